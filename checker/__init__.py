@@ -1,0 +1,23 @@
+"""backprop-ninja's checker: reference gradients computed here, compared with yours, explained.
+
+    from checker import makemore
+    setup = makemore.MakemoreSetup()          # data, parameters and a batch, from one seed
+    ex = makemore.exercise1(setup)            # the references for Exercise 1
+    ex.check("dlogprobs", dlogprobs)          # one report row; raises CheckFailed unless correct
+    ex.summary()                              # scoreboard of every gradient
+
+`compare(label, yours, expected, truth)` is the building block: it returns a `Check` with
+exact / approx / maxdiff, a status and a one-sentence reason, and never raises on bad input.
+"""
+
+from .compare import Check, Status, compare
+from .data import data_path, load_digits, load_names
+from .errors import CheckFailed, CourseDataError, CourseError
+from .exercise import Exercise, Reference
+from .karpathy import cmp
+from .report import Scoreboard, show
+
+__all__ = [
+    "Check", "CheckFailed", "CourseDataError", "CourseError", "Exercise", "Reference", "Scoreboard",
+    "Status", "cmp", "compare", "data_path", "load_digits", "load_names", "show",
+]

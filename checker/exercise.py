@@ -1,0 +1,64 @@
+"""An exercise: a fixed list of gradients to find, their references, and the learner's progress.
+
+    ex.check("dlogprobs", dlogprobs)   # shows one report row; raises CheckFailed unless correct
+    ex.summary()                       # the scoreboard of every gradient in the exercise
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from .compare import Check, Status, compare
+from .errors import CheckFailed
+from .report import Scoreboard, show
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What autograd says about one gradient: in float32 (`expected`) and in float64 (`truth`)."""
+
+    expected: torch.Tensor
+    truth: torch.Tensor | None = None
+
+
+class Exercise:
+    """Checks gradients named after their tensors: `check("dW1", dW1)` looks up the reference of W1."""
+
+    def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False):
+        self.title = title
+        self._references = dict(references)
+        self._allow_keepdim = allow_keepdim
+        self._results: dict[str, Check] = {}
+
+    @property
+    def gradient_names(self) -> list[str]:
+        """The gradients of this exercise, in the order they are asked for: ['dlogprobs', ...]."""
+        return [f"d{name}" for name in self._references]
+
+    def result(self, label: str, yours) -> Check:
+        """Check `yours` as the gradient `label` and remember the result; never raises."""
+        name = label[1:] if isinstance(label, str) and label.startswith("d") else label
+        if name not in self._references:
+            return Check(str(label), Status.INVALID,
+                         f"there is no gradient called {label!r} in {self.title}; "
+                         f"the names are {', '.join(self.gradient_names)}.")
+        reference = self._references[name]
+        check = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
+                        allow_keepdim=self._allow_keepdim)
+        self._results[name] = check
+        return check
+
+    def check(self, label: str, yours) -> None:
+        """Show the report for one gradient; raise CheckFailed (one line, no traceback) unless correct.
+        Raising is what makes an nbgrader test cell score 0."""
+        check = self.result(label, yours)
+        show(check)
+        if not check.passed:
+            raise CheckFailed(f"{check.label} is {check.status.value}: see the report above.")
+
+    def summary(self) -> Scoreboard:
+        """The scoreboard: every gradient of the exercise with its latest check."""
+        not_checked = "not checked yet: run its answer cell and the check below it."
+        checks = [self._results.get(name) or Check(f"d{name}", Status.NOT_DONE, not_checked)
+                  for name in self._references]
+        return Scoreboard(self.title, checks)

@@ -1,0 +1,112 @@
+"""How checks look: an HTML table in Jupyter, aligned plain text elsewhere (terminal, nbval, logs).
+
+Everything is written to stdout: in an nbgrader test cell any stderr output costs the points.
+"""
+
+import html
+
+from .compare import Check, Status
+
+_SYMBOL = {Status.CORRECT: "✓", Status.WRONG: "✗", Status.NOT_DONE: "·", Status.INVALID: "!"}
+# Badge colours chosen to read on JupyterLab's light and dark themes alike.
+_BADGE = {
+    Status.CORRECT: ("#1b5e20", "#c8e6c9"),
+    Status.WRONG: ("#b71c1c", "#ffcdd2"),
+    Status.NOT_DONE: ("#424242", "#e0e0e0"),
+    Status.INVALID: ("#e65100", "#ffe0b2"),
+}
+
+
+def show(obj) -> None:
+    """Display `obj` as rich output in Jupyter, or print its text form anywhere else (stdout)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python without IPython installed
+        get_ipython = lambda: None  # noqa: E731
+    if get_ipython() is None:
+        print(obj, flush=True)
+    else:
+        from IPython.display import display
+
+        display(obj)
+
+
+def _yes_no(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def _maxdiff(value) -> str:
+    return "-" if value is None else f"{value:.1e}"
+
+
+def check_text(check: Check, width: int = 16) -> str:
+    line = (f"{_SYMBOL[check.status]} {check.label:<{width}} {check.status.value:<13} "
+            f"exact: {_yes_no(check.exact):<5}  approx: {_yes_no(check.approx):<5}  "
+            f"maxdiff: {_maxdiff(check.maxdiff):<7}  {check.reason}")
+    if check.details:
+        line += "\n" + "\n".join("      " + row for row in check.details.splitlines())
+    return line
+
+
+def checks_text(checks) -> str:
+    width = max([16, *(len(c.label) for c in checks)])
+    return "\n".join(check_text(c, width) for c in checks)
+
+
+def _badge(status: Status) -> str:
+    fg, bg = _BADGE[status]
+    return (f'<span style="color:{fg};background:{bg};padding:1px 8px;border-radius:8px;'
+            f'font-weight:600;white-space:nowrap">{_SYMBOL[status]} {status.value}</span>')
+
+
+def _row_html(check: Check) -> str:
+    details = ""
+    if check.details:
+        details = (f'<details><summary>torch.testing says</summary>'
+                   f'<pre style="margin:0">{html.escape(check.details)}</pre></details>')
+    cells = [
+        f"<code>{html.escape(check.label)}</code>",
+        _badge(check.status),
+        _yes_no(check.exact),
+        _yes_no(check.approx),
+        _maxdiff(check.maxdiff),
+        f'<div style="text-align:left">{html.escape(check.reason)}{details}</div>',
+    ]
+    return "<tr>" + "".join(f'<td style="text-align:left">{c}</td>' for c in cells) + "</tr>"
+
+
+def checks_html(checks, caption: str = "") -> str:
+    head = "".join(f'<th style="text-align:left">{h}</th>'
+                   for h in ("gradient", "verdict", "exact", "approx", "maxdiff", "why"))
+    cap = (f'<caption style="text-align:left;font-weight:600;padding-bottom:4px">'
+           f'{html.escape(caption)}</caption>') if caption else ""
+    rows = "".join(_row_html(c) for c in checks)
+    return f'<table class="backprop-ninja-report">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+class Scoreboard:
+    """Every gradient of an exercise with its latest check: done, correct, missing."""
+
+    def __init__(self, title: str, checks: list[Check]):
+        self.title = title
+        self.checks = checks
+
+    @property
+    def correct(self) -> int:
+        return sum(c.passed for c in self.checks)
+
+    @property
+    def total(self) -> int:
+        return len(self.checks)
+
+    def headline(self) -> str:
+        counts = {s: sum(c.status is s for c in self.checks) for s in Status}
+        parts = [f"{self.correct}/{self.total} correct"]
+        parts += [f"{counts[s]} {s.value}" for s in (Status.WRONG, Status.INVALID, Status.NOT_DONE) if counts[s]]
+        return f"{self.title}: " + ", ".join(parts)
+
+    def __str__(self):
+        return self.headline() + "\n" + checks_text(self.checks)
+
+    def _repr_html_(self):
+        return checks_html(self.checks, caption=self.headline())
