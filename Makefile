@@ -11,6 +11,8 @@ RUN         := PATH="$(BIN):$$PATH"
 # Where `make lessons` writes; the freshness test points it at a temporary folder.
 RELEASE_DIR ?= lessons
 GRADEBOOK   ?= sqlite:///gradebook.db
+# Extra JupyterLab options, e.g. LAB_ARGS="--no-browser --ServerApp.port=8899".
+LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -26,7 +28,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(RUN) jupyter lab --notebook-dir=lessons --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
+	$(RUN) jupyter lab --notebook-dir=lessons --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(RUN) python -m pytest

@@ -55,6 +55,9 @@ class Check:
 
         return check_text(self)
 
+    def _repr_pretty_(self, printer, cycle):  # IPython's text/plain form: the report, not the fields
+        printer.text(str(self))
+
     def _repr_html_(self):
         from .report import checks_html
 

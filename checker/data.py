@@ -2,9 +2,9 @@
 
 Lessons run from `lessons/<x>/`, `solutions/<x>/`, nbgrader's `autograded/<student>/<x>/` or a
 temporary folder, so the folder is looked for in this order:
-1. the `BACKPROP_NINJA_DATA` environment variable, if set;
-2. `data/` beside this package (the editable install `make` does points here);
-3. `data/` in the working directory or any folder above it.
+1. the `BACKPROP_NINJA_DATA` environment variable: if set, only that folder;
+2. otherwise `data/` beside this package (the editable install `make` does points here);
+3. then `data/` in the working directory or any folder above it.
 Every file is checked against its sha256 before use.
 """
 
@@ -31,6 +31,7 @@ _RESTORE_HINT = "restore it from the course repository with `git checkout -- dat
 def _candidate_dirs():
     if os.environ.get(DATA_ENV_VAR):
         yield Path(os.environ[DATA_ENV_VAR])
+        return
     yield Path(__file__).resolve().parent.parent / "data"
     cwd = Path.cwd().resolve()
     for folder in (cwd, *cwd.parents):

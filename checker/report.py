@@ -108,5 +108,8 @@ class Scoreboard:
     def __str__(self):
         return self.headline() + "\n" + checks_text(self.checks)
 
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
     def _repr_html_(self):
         return checks_html(self.checks, caption=self.headline())

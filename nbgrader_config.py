@@ -1,0 +1,19 @@
+"""nbgrader configuration for backprop-ninja: `solutions/` are the sources, `lessons/` the release."""
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "backprop-ninja"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "lessons"
+
+# Every notebook runs in the course's own kernel, never a stray `python3` kernelspec.
+c.Execute.kernel_name = "backprop-ninja"
+c.Execute.timeout = 300  # seconds per cell: an infinite loop costs its cell, not the whole run
+
+# The answer cells keep a runnable placeholder (`dX = None  # TODO`) above the solution region,
+# so the stub must not raise: "Run All" on a fresh lesson has to reach the scoreboard.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A learner who deletes a graded cell gets it back when grading.
+c.OverwriteCells.add_missing_cells = True

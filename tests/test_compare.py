@@ -1,0 +1,160 @@
+"""Every verdict and every bad input of `checker.compare`, each explained in one sentence."""
+
+import numpy as np
+import pytest
+import torch
+
+from checker import Status, compare
+
+
+@pytest.fixture
+def truth():
+    return torch.randn(32, 27, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 0.03
+
+
+@pytest.fixture
+def expected(truth):
+    return truth.float()  # the float32 "autograd" answer: within half a rounding of the truth
+
+
+def one_sentence(check):
+    assert check.reason and "\n" not in check.reason and "Traceback" not in check.reason
+    return check.reason
+
+
+# ------------------------------------------------------------------ verdicts
+
+def test_bit_identical_is_exact_and_correct(expected, truth):
+    check = compare("dlogits", expected.clone(), expected, truth)
+    assert (check.status, check.exact, check.approx, check.maxdiff) == (Status.CORRECT, True, True, 0.0)
+    assert one_sentence(check) == "bit-identical to PyTorch's autograd"
+
+
+def test_rounded_differently_is_correct_but_not_exact(expected, truth):
+    yours = torch.nextafter(expected, torch.full_like(expected, 1.0))  # one float32 step away
+    check = compare("dlogits", yours, expected, truth)
+    assert check.status is Status.CORRECT and check.exact is False and check.approx is True
+    assert 0 < check.maxdiff < 1e-8
+    assert "from the float64 truth, PyTorch's" in one_sentence(check)
+
+
+def test_more_accurate_than_autograd_says_so(truth):
+    sloppy_autograd = (truth + 2e-9).float()
+    check = compare("dlogits", truth.float(), sloppy_autograd, truth)
+    assert check.status is Status.CORRECT
+    assert one_sentence(check).startswith("at least as accurate as autograd")
+
+
+def test_wrong_answer_says_where(expected, truth):
+    yours = expected.clone()
+    yours[3, 17] += 0.5
+    check = compare("dlogits", yours, expected, truth)
+    assert check.status is Status.WRONG and check.exact is False and check.approx is False
+    assert check.maxdiff == pytest.approx(0.5)
+    assert "at index (3, 17)" in one_sentence(check)
+    assert "Mismatched elements: 1 / 864" in check.details  # torch.testing's own report
+
+
+def test_small_but_real_error_inside_torch_testing_tolerance_is_wrong(truth):
+    truth = truth * 0.1  # a gradient of size ~1e-2, like most in the makemore MLP
+    yours = truth.float() * 1.0005  # 0.05% off everywhere
+    check = compare("dhprebn", yours, truth.float(), truth)
+    assert check.approx is True, "torch.testing's atol=1e-5 lets this through..."
+    assert check.status is Status.WRONG, "...but it is far beyond float32 rounding"
+    assert "more than float32 rounding explains" in one_sentence(check)
+
+
+def test_without_a_float64_truth_torch_testing_decides(expected):
+    assert compare("dx", expected + 1e-7, expected).status is Status.CORRECT
+    assert compare("dx", expected + 1e-3, expected).status is Status.WRONG
+
+
+def test_keepdim_difference_passes_with_a_note_when_allowed(expected, truth):
+    column, column_truth = expected[:1], truth[:1]  # (1, 27)
+    check = compare("dbnmeani", column.reshape(27).clone(), column, column_truth, allow_keepdim=True)
+    assert check.status is Status.CORRECT
+    assert "has shape (27,) but bnmeani has shape (1, 27)" in check.reason and "keepdim=True" in check.reason
+
+
+# ------------------------------------------------------------------ bad input
+
+@pytest.mark.parametrize("placeholder", [None, Ellipsis])
+def test_placeholder_is_not_done_yet(placeholder, expected, truth):
+    check = compare("dlogprobs", placeholder, expected, truth)
+    assert check.status is Status.NOT_DONE and not check.passed
+    assert "replace the placeholder `dlogprobs = None`" in one_sentence(check)
+
+
+@pytest.mark.parametrize("value, says", [
+    ([[0.0] * 27] * 32, "is a Python list"),
+    ((1.0, 2.0), "is a Python tuple"),
+    (0.5, "is a single float"),
+    (3, "is a single int"),
+    (np.zeros((32, 27), dtype=np.float32), "is a numpy array"),
+    ("dlogits", "is a str"),
+])
+def test_not_a_tensor(value, says, expected, truth):
+    check = compare("dlogits", value, expected, truth)
+    assert check.status is Status.INVALID
+    assert says in one_sentence(check) and "(32, 27)" in check.reason or "numpy" in check.reason
+
+
+@pytest.mark.parametrize("shape, says", [
+    ((27, 32), "the dimensions are swapped"),
+    ((32, 27, 1), "drop the extra size-1 dimension"),
+    ((5,), "a gradient always has the shape of the tensor it belongs to"),
+])
+def test_wrong_shape_names_both_shapes(shape, says, expected, truth):
+    check = compare("dlogits", torch.zeros(shape), expected, truth)
+    assert check.status is Status.INVALID
+    assert f"dlogits has shape {tuple(shape)}, but logits has shape (32, 27)" in one_sentence(check)
+    assert says in check.reason
+
+
+def test_missing_keepdim_is_refused_by_default(expected, truth):
+    check = compare("dbnmeani", torch.zeros(27), expected[:1], truth[:1])
+    assert check.status is Status.INVALID
+    assert "(27,), but bnmeani has shape (1, 27): keep the summed dimension with keepdim=True" in check.reason
+
+
+def test_missing_sum_over_a_broadcast_dimension(expected, truth):
+    check = compare("dbngain", torch.zeros(32, 27), expected[:1], truth[:1])
+    assert "sum the gradient over dim 0 with keepdim=True" in one_sentence(check)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.int64, torch.bool])
+def test_wrong_dtype(dtype, expected, truth):
+    check = compare("dlogits", torch.zeros(32, 27, dtype=dtype), expected, truth)
+    assert check.status is Status.INVALID
+    assert f"has dtype {dtype}, but logits is torch.float32" in one_sentence(check)
+
+
+def test_wrong_device(expected, truth):
+    check = compare("dlogits", torch.zeros(32, 27, device="meta"), expected, truth)
+    assert check.status is Status.INVALID and "is on device 'meta'" in one_sentence(check)
+
+
+def test_sparse_tensor(expected, truth):
+    check = compare("dlogits", torch.zeros(32, 27).to_sparse(), expected, truth)
+    assert check.status is Status.INVALID and "to_dense()" in one_sentence(check)
+
+
+def test_nan_and_inf_are_counted_and_located(expected, truth):
+    yours = expected.clone()
+    yours[2, 5] = float("nan")
+    yours[7, 1] = float("inf")
+    yours[9, 9] = float("nan")
+    check = compare("dlogits", yours, expected, truth)
+    assert check.status is Status.INVALID
+    assert "contains 2 NaN and 1 Inf of its 864 values, the first at index (2, 5)" in one_sentence(check)
+
+
+def test_still_requires_grad(expected, truth):
+    check = compare("dlogits", expected.clone().requires_grad_(), expected, truth)
+    assert check.status is Status.INVALID and "still requires grad" in one_sentence(check)
+
+
+def test_bad_input_is_checked_before_values(expected, truth):
+    """Shape is reported even when the values would also be wrong, and never broadcast."""
+    check = compare("dbnmeani", torch.full((27,), 9.0), expected[:1], truth[:1])
+    assert check.status is Status.INVALID and check.maxdiff is None

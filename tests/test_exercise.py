@@ -1,0 +1,89 @@
+"""Exercise 1's references, the check/scoreboard contract, and the lecture-compatible `cmp`."""
+
+import pytest
+import torch
+
+from checker import CheckFailed, Status, cmp, makemore
+
+
+@pytest.fixture
+def ex(setup):
+    return makemore.exercise1(setup)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(setup):
+    again = makemore.MakemoreSetup(seed=setup.seed)
+    other = makemore.MakemoreSetup(seed=setup.seed + 1)
+    assert all(torch.equal(a, b) for a, b in zip(setup.parameters, again.parameters))
+    assert torch.equal(setup.Xb, again.Xb)
+    assert not torch.equal(setup.params["W1"], other.params["W1"])
+    assert not torch.equal(setup.Xtr, other.Xtr)
+
+
+def test_seed_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(makemore.SEED_ENV_VAR, "7")
+    assert makemore.seed_from_env() == 7
+    monkeypatch.delenv(makemore.SEED_ENV_VAR)
+    assert makemore.seed_from_env() == makemore.DEFAULT_SEED
+
+
+def test_lesson_tensors_carry_no_grad(setup, ex):
+    assert all(not p.requires_grad and p.grad is None for p in setup.parameters)
+
+
+def test_float32_reference_is_autograd_and_float64_is_close(references):
+    expected, truth = references
+    assert list(expected) == list(makemore.GRADIENT_ORDER) and len(expected) == 26
+    for name in expected:
+        assert expected[name].dtype == torch.float32 and truth[name].dtype == torch.float64
+        torch.testing.assert_close(expected[name].double(), truth[name], rtol=1e-4, atol=1e-7)
+
+
+def test_autograd_answers_pass_every_check(ex, references):
+    expected, truth = references
+    for name in makemore.GRADIENT_ORDER:
+        assert ex.result(f"d{name}", expected[name].clone()).exact
+        assert ex.result(name, truth[name].float()).passed, name  # the name without 'd' works too
+
+
+def test_check_prints_to_stdout_only_and_raises_on_failure(ex, capsys, references):
+    ex.check("dlogprobs", references[0]["logprobs"].clone())
+    with pytest.raises(CheckFailed, match="dprobs is not done yet"):
+        ex.check("dprobs", None)
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "✓ dlogprobs" in out and "not done yet" in out
+
+
+def test_unknown_gradient_lists_the_valid_names(ex):
+    check = ex.result("dloss", torch.zeros(1))
+    assert check.status is Status.INVALID
+    assert "there is no gradient called 'dloss'" in check.reason and "dlogprobs, dprobs" in check.reason
+    assert ex.result(42, torch.zeros(1)).status is Status.INVALID
+
+
+def test_scoreboard_lists_every_gradient(ex, references):
+    board = ex.summary()
+    assert (board.correct, board.total) == (0, 26)
+    assert board.headline().endswith("0/26 correct, 26 not done yet")
+    ex.result("dlogprobs", references[0]["logprobs"].clone())
+    ex.result("dprobs", torch.zeros(32, 27))
+    ex.result("dcounts", [1, 2])
+    board = ex.summary()
+    assert board.headline().endswith("1/26 correct, 1 wrong, 1 cannot check, 23 not done yet")
+    assert [c.label for c in board.checks] == [f"d{n}" for n in makemore.GRADIENT_ORDER]
+    assert "<table" in board._repr_html_() and "dC" in str(board)
+
+
+def test_cmp_matches_the_lecture_format(capsys):
+    t = torch.randn(4, 3, requires_grad=True)
+    (t * 2).sum().backward()
+    cmp("t", torch.full((4, 3), 2.0), t)
+    cmp("t", torch.full((4, 3), 3.0), t)
+    cmp("t", None, t)
+    cmp("u", torch.zeros(3), torch.zeros(3))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "t               | exact: True  | approximate: True  | maxdiff: 0.0"
+    assert lines[1] == "t               | exact: False | approximate: False | maxdiff: 1.0"
+    assert "not done yet" in lines[2]
+    assert "u.grad is empty" in lines[3]

@@ -1,0 +1,57 @@
+"""`make lab` serves JupyterLab on 127.0.0.1, with token auth, on the lessons, with the course kernel."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from course import ENV, ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def test_make_lab_serves_the_lessons_on_loopback_with_a_token(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "lab.log", "w+")
+    lab = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS=--no-browser --ServerApp.port={port} --ServerApp.port_retries=0"],
+                           cwd=ROOT, env={**ENV, "JUPYTER_RUNTIME_DIR": str(tmp_path)},
+                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = None
+        for _ in range(120):
+            log.seek(0)
+            found = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=(\w+)", log.read())
+            if found:
+                url, token = f"http://127.0.0.1:{port}", found.group(1)
+                break
+            assert lab.poll() is None, f"make lab exited early:\n{(tmp_path / 'lab.log').read_text()}"
+            time.sleep(0.5)
+        assert url, f"JupyterLab did not start:\n{(tmp_path / 'lab.log').read_text()}"
+
+        assert get(f"{url}/api/contents")[0] == 403, "the server must require its token"
+        status, contents = get(f"{url}/api/contents?token={token}")
+        assert status == 200
+        assert "04_makemore_atomic_backprop" in {item["name"] for item in contents["content"]}
+        status, specs = get(f"{url}/api/kernelspecs?token={token}")
+        assert "backprop-ninja" in specs["kernelspecs"]
+    finally:
+        os.killpg(lab.pid, signal.SIGTERM)
+        lab.wait(timeout=30)
+        log.close()

@@ -1,0 +1,41 @@
+"""The notebook conventions every lesson follows, and that lessons/ is what `make lessons` generates."""
+
+import json
+
+import pytest
+
+from course import LESSONS, SOLUTIONS, nbgrader_meta, notebooks, read, run
+
+SOURCES = notebooks(SOLUTIONS)
+
+
+def test_there_are_lessons():
+    assert SOURCES, "no notebooks under solutions/"
+
+
+@pytest.mark.parametrize("relpath", SOURCES, ids=str)
+def test_solution_follows_the_conventions(relpath):
+    nb = read(SOLUTIONS / relpath)
+    assert nb.metadata.kernelspec.name == "backprop-ninja"
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+    answers = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
+    assert graded and answers
+    for cell in nb.cells:
+        assert cell.get("outputs", []) == [], "solutions are committed without outputs"
+    for cell in graded:
+        assert nbgrader_meta(cell)["points"] > 0 and nbgrader_meta(cell)["locked"]
+        # lets JupyterLab's "Run All" continue past a failing check (see conftest.py)
+        assert "raises-exception" in cell.metadata.get("tags", [])
+    for cell in answers:
+        first_line = cell.source.splitlines()[0]
+        assert "= None  # TODO" in first_line, f"answer cell {nbgrader_meta(cell)['grade_id']} needs a runnable placeholder"
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+
+
+def test_lessons_are_what_make_lessons_generates(tmp_path):
+    run("make", "-s", "lessons", f"RELEASE_DIR={tmp_path / 'lessons'}", f"GRADEBOOK=sqlite:///{tmp_path / 'gradebook.db'}")
+    fresh = tmp_path / "lessons"
+    assert notebooks(fresh) == notebooks(LESSONS), "lessons/ and solutions/ hold different notebooks: run `make lessons`"
+    for relpath in notebooks(fresh):
+        assert json.loads((LESSONS / relpath).read_text()) == json.loads((fresh / relpath).read_text()), \
+            f"lessons/{relpath} is stale: run `make lessons` and commit the result"
