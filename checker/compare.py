@@ -78,7 +78,7 @@ def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | Non
         return problem
     note = ""
     if yours.shape != expected.shape:
-        note = (f" Note: {label} has shape {_shape(yours)} but {of} has shape {_shape(expected)}; "
+        note = (f". Note: {label} has shape {_shape(yours)} but {of} has shape {_shape(expected)}; "
                 f"{_keepdim_fix(yours.shape, expected.shape)} so the gradient has its tensor's shape.")
         yours = yours.reshape(expected.shape)
     return _compare_values(label, yours.detach(), expected, truth, note)

@@ -4,13 +4,17 @@
     ex.summary()                       # the scoreboard of every gradient in the exercise
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from .compare import Check, Status, compare
 from .errors import CheckFailed
 from .report import Scoreboard, show
+
+
+_FAILURE_PHRASE = {Status.WRONG: "is not correct yet", Status.NOT_DONE: "is not done yet",
+                   Status.INVALID: "cannot be checked yet"}
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,21 @@ class Exercise:
         reference = self._references[name]
         check = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
                         allow_keepdim=self._allow_keepdim)
+        if check.status is Status.WRONG:
+            check = replace(check, reason=check.reason + self._earlier_failure(name))
         self._results[name] = check
         return check
+
+    def _earlier_failure(self, name: str) -> str:
+        """Answers build on the ones before them: point at the first earlier answer that failed."""
+        for earlier in self._references:
+            if earlier == name:
+                return ""
+            result = self._results.get(earlier)
+            if result is not None and not result.passed:
+                return (f". d{earlier}, earlier in the backward pass, is not correct yet; "
+                        f"if this gradient uses it, fix d{earlier} first")
+        return ""
 
     def check(self, label: str, yours) -> None:
         """Show the report for one gradient; raise CheckFailed (one line, no traceback) unless correct.
@@ -54,7 +71,7 @@ class Exercise:
         check = self.result(label, yours)
         show(check)
         if not check.passed:
-            raise CheckFailed(f"{check.label} is {check.status.value}: see the report above.")
+            raise CheckFailed(f"{check.label} {_FAILURE_PHRASE[check.status]}: see the report above.")
 
     def summary(self) -> Scoreboard:
         """The scoreboard: every gradient of the exercise with its latest check."""

@@ -48,7 +48,7 @@ def test_autograd_answers_pass_every_check(ex, references):
 
 def test_check_prints_to_stdout_only_and_raises_on_failure(ex, capsys, references):
     ex.check("dlogprobs", references[0]["logprobs"].clone())
-    with pytest.raises(CheckFailed, match="dprobs is not done yet"):
+    with pytest.raises(CheckFailed, match="dprobs is not done yet: see the report above"):
         ex.check("dprobs", None)
     out, err = capsys.readouterr()
     assert err == ""
@@ -87,3 +87,19 @@ def test_cmp_matches_the_lecture_format(capsys):
     assert lines[1] == "t               | exact: False | approximate: False | maxdiff: 1.0"
     assert "not done yet" in lines[2]
     assert "u.grad is empty" in lines[3]
+
+
+def test_a_wrong_answer_points_at_the_first_earlier_failure(ex, references):
+    expected = references[0]
+    ex.result("dlogprobs", expected["logprobs"].clone())
+    ex.result("dprobs", expected["probs"] * 2)
+    check = ex.result("dcounts", expected["counts"] * 2)
+    assert check.status is Status.WRONG
+    assert check.reason.endswith("dprobs, earlier in the backward pass, is not correct yet; "
+                                 "if this gradient uses it, fix dprobs first")
+    assert "earlier" not in ex.result("dprobs", expected["probs"] * 2).reason
+
+
+def test_failure_line_reads_well(ex):
+    with pytest.raises(CheckFailed, match=r"^dprobs cannot be checked yet: see the report above\.$"):
+        ex.check("dprobs", [1.0])
