@@ -16,7 +16,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lessons venv clean
+.PHONY: lab test lessons bench train venv clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,14 @@ lessons: $(STAMP)
 	$(RUN) nbgrader generate_assignment --force \
 		--CourseDirectory.release_directory="$(RELEASE_DIR)" \
 		--CourseDirectory.db_url="$(GRADEBOOK)" "*"
+
+# Times one Exercise 4 training step three ways; the last three lines are machine-readable.
+bench: $(STAMP)
+	$(RUN) python bench/training_step.py
+
+# Runs the Exercise 4 solution in full mode (200,000 steps) and reports losses and times.
+train: $(STAMP)
+	$(RUN) python bench/full_training.py full_training.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

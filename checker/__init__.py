@@ -15,9 +15,9 @@ from .data import data_path, load_digits, load_names
 from .errors import CheckFailed, CourseDataError, CourseError
 from .exercise import Exercise, Reference
 from .karpathy import cmp
-from .report import Scoreboard, show
+from .report import Scoreboard, show, source
 
 __all__ = [
     "Check", "CheckFailed", "CourseDataError", "CourseError", "Exercise", "Reference", "Scoreboard",
-    "Status", "cmp", "compare", "data_path", "load_digits", "load_names", "show",
+    "Status", "cmp", "compare", "data_path", "load_digits", "load_names", "show", "source",
 ]

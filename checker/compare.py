@@ -65,12 +65,14 @@ class Check:
 
 
 def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | None = None,
-            *, of: str | None = None, allow_keepdim: bool = False) -> Check:
+            *, of: str | None = None, allow_keepdim: bool = False,
+            mistakes: dict[str, torch.Tensor] | None = None) -> Check:
     """Check `yours` against PyTorch's float32 autograd `expected` and the float64 `truth`.
 
     `of` names the tensor the gradient belongs to (for messages: "W1 has shape (30, 64)").
     `allow_keepdim` accepts an answer whose shape differs only by size-1 dimensions, with a note:
     the original exercise's `dbnmeani = (-dbndiff).sum(0)` is shape (64,) for a (1, 64) tensor.
+    `mistakes` maps a hint to what a known slip would give; a wrong answer that matches one gets its hint.
     """
     of = of or (label[1:] if label.startswith("d") else label)
     problem = _input_problem(label, yours, expected, of, allow_keepdim)
@@ -81,10 +83,10 @@ def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | Non
         note = (f". Note: {label} has shape {_shape(yours)} but {of} has shape {_shape(expected)}; "
                 f"{_keepdim_fix(yours.shape, expected.shape)} so the gradient has its tensor's shape.")
         yours = yours.reshape(expected.shape)
-    return _compare_values(label, yours.detach(), expected, truth, note)
+    return _compare_values(label, yours.detach(), expected, truth, note, mistakes or {})
 
 
-def _compare_values(label, yours, expected, truth, note) -> Check:
+def _compare_values(label, yours, expected, truth, note, mistakes) -> Check:
     exact = torch.equal(yours, expected)
     difference = (yours - expected).abs()
     maxdiff = difference.max().item() if difference.numel() else 0.0
@@ -122,6 +124,10 @@ def _compare_values(label, yours, expected, truth, note) -> Check:
             verdict = "correct to float32 rounding, a little less accurate than autograd"
         return Check(label, Status.CORRECT, f"{verdict} ({errors})" + note, **measured)
     reason = _where_it_differs(difference, maxdiff)
+    for hint, mistaken in mistakes.items():
+        if (yours.to(torch.float64) - mistaken).abs().max().item() <= allowed:
+            reason += f"; {hint}"
+            break
     if approx:
         reason += (f"; that is inside torch.testing's absolute tolerance, but {your_error / allowed:.0f}× "
                    f"more than float32 rounding explains ({errors})")

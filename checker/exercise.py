@@ -4,7 +4,7 @@
     ex.summary()                       # the scoreboard of every gradient in the exercise
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -19,17 +19,22 @@ _FAILURE_PHRASE = {Status.WRONG: "is not correct yet", Status.NOT_DONE: "is not 
 
 @dataclass(frozen=True)
 class Reference:
-    """What autograd says about one gradient: in float32 (`expected`) and in float64 (`truth`)."""
+    """What autograd says about one gradient: in float32 (`expected`) and in float64 (`truth`).
+    `mistakes` maps a hint to the tensor a known slip produces, so a wrong answer can be recognised."""
 
     expected: torch.Tensor
     truth: torch.Tensor | None = None
+    mistakes: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class Exercise:
     """Checks gradients named after their tensors: `check("dW1", dW1)` looks up the reference of W1."""
 
-    def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False):
+    def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False,
+                 given: dict[str, torch.Tensor] | None = None):
         self.title = title
+        # Incoming gradients the lesson hands the learner, e.g. {"dhpreact": ...} for the fused batchnorm.
+        self.given = dict(given or {})
         self._references = dict(references)
         self._allow_keepdim = allow_keepdim
         self._results: dict[str, Check] = {}
@@ -48,7 +53,7 @@ class Exercise:
                          f"the names are {', '.join(self.gradient_names)}.")
         reference = self._references[name]
         check = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
-                        allow_keepdim=self._allow_keepdim)
+                        allow_keepdim=self._allow_keepdim, mistakes=reference.mistakes)
         if check.status is Status.WRONG:
             check = replace(check, reason=check.reason + self._earlier_failure(name))
         self._results[name] = check

@@ -7,6 +7,8 @@ the float32 reference must be bit-identical to what autograd gives for the lesso
 """
 
 import os
+import random
+from dataclasses import replace
 
 import torch
 
@@ -15,6 +17,7 @@ from .exercise import Exercise, Reference
 
 SEED_ENV_VAR = "BACKPROP_NINJA_SEED"
 DEFAULT_SEED = 2147483647  # the seed of the original lecture
+LECTURE_SPLIT_SEED = 42  # the lecture shuffles the names with random.seed(42)
 
 N_EMBD = 10  # dimensionality of the character embedding vectors
 N_HIDDEN = 64  # neurons in the hidden layer
@@ -69,10 +72,11 @@ def build_dataset(words, vocab: Vocabulary, block_size: int = BLOCK_SIZE):
     return torch.tensor(contexts), torch.tensor(targets)
 
 
-def split_words(words, generator: torch.Generator):
-    """Shuffle, then 80% train, 10% validation, 10% test, as in the lecture."""
-    order = torch.randperm(len(words), generator=generator).tolist()
-    shuffled = [words[i] for i in order]
+def split_words(words, seed: int):
+    """Shuffle, then 80% train, 10% validation, 10% test. With the lecture's seed this is the
+    lecture's own split (Python's `random` seeded with 42), so losses compare with the video's."""
+    shuffled = list(words)
+    random.Random(LECTURE_SPLIT_SEED if seed == DEFAULT_SEED else seed).shuffle(shuffled)
     n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
     return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
 
@@ -126,32 +130,37 @@ def forward(params: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
     )
 
 
-def autograd_gradients(params: dict, Xb: torch.Tensor, Yb: torch.Tensor, dtype: torch.dtype) -> dict:
-    """d loss / d tensor for every parameter and intermediate, by PyTorch's autograd in `dtype`.
-    Works on private copies: the caller's tensors are never given a `.grad`."""
+def autograd_gradients(params: dict, Xb: torch.Tensor, Yb: torch.Tensor, dtype: torch.dtype,
+                       forward_pass=forward) -> dict:
+    """d loss / d tensor for every parameter and every float tensor `forward_pass` returns, by
+    PyTorch's autograd in `dtype`. Works on private copies: the caller's tensors get no `.grad`."""
     leaves = {k: v.detach().to(dtype).requires_grad_() for k, v in params.items()}
     with torch.enable_grad():
-        tensors = forward(leaves, Xb, Yb)
-        for name in INTERMEDIATE_NAMES:
-            tensors[name].retain_grad()
+        tensors = forward_pass(leaves, Xb, Yb)
+        for t in tensors.values():
+            if t.requires_grad and not t.is_leaf:
+                t.retain_grad()
         tensors["loss"].backward()
     tensors.update(leaves)
-    return {name: tensors[name].grad.detach() for name in GRADIENT_ORDER}
+    return {name: t.grad.detach() for name, t in tensors.items() if name != "loss" and t.grad is not None}
 
 
 class MakemoreSetup:
     """Data, parameters and one batch, all fixed by `seed`: what a makemore lesson works on."""
 
-    def __init__(self, seed: int | None = None, batch_size: int = BATCH_SIZE):
+    def __init__(self, seed: int | None = None, batch_size: int = BATCH_SIZE, n_hidden: int = N_HIDDEN):
         self.seed = seed_from_env() if seed is None else seed
-        generator = torch.Generator().manual_seed(self.seed)
         words = load_names()
         self.vocab = Vocabulary(words)
-        train, val, test = split_words(words, generator)
+        train, val, test = split_words(words, self.seed)
         self.Xtr, self.Ytr = build_dataset(train, self.vocab)
         self.Xdev, self.Ydev = build_dataset(val, self.vocab)
         self.Xte, self.Yte = build_dataset(test, self.vocab)
-        self.params = init_parameters(len(self.vocab), generator)
+        # One generator for everything random after the split: the lecture's initialisation order
+        # (its C, W1, b1, W2, b2 exactly; its bngain and bnbias were unseeded), then the batches.
+        generator = torch.Generator().manual_seed(self.seed)
+        self.params = init_parameters(len(self.vocab), generator, n_hidden=n_hidden)
+        self.generator = generator  # continues after the batch: training draws its batches from it
         self.batch_size = batch_size
         ix = torch.randint(0, self.Xtr.shape[0], (batch_size,), generator=generator)
         self.Xb, self.Yb = self.Xtr[ix], self.Ytr[ix]
@@ -162,11 +171,48 @@ class MakemoreSetup:
         return tuple(self.params[k] for k in PARAMETER_NAMES)
 
 
+def _references(setup: MakemoreSetup, names, forward_pass=forward) -> dict:
+    expected = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32, forward_pass)
+    truth = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float64, forward_pass)
+    return {name: Reference(expected[name], truth[name]) for name in names}
+
+
+def _bessel_mistake(reference: Reference, n: int) -> Reference:
+    """dbndiff2 computed with 1/n, the biased variance, instead of the forward pass's 1/(n-1)."""
+    hint = ("that is the gradient for a variance divided by n; this forward pass divides by n-1 "
+            "(Bessel's correction), so use 1/(n-1)")
+    return replace(reference, mistakes={hint: reference.truth * (n - 1) / n})
+
+
 def exercise1(setup: MakemoreSetup) -> Exercise:
     """Exercise 1: the gradient of every parameter and intermediate, one atomic step at a time.
     Shapes that differ only by a size-1 dimension pass with a note, as the original solution's
     `dbnmeani = (-dbndiff).sum(0)` does."""
-    expected = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)
-    truth = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float64)
-    references = {name: Reference(expected[name], truth[name]) for name in GRADIENT_ORDER}
+    references = _references(setup, GRADIENT_ORDER)
+    references["bndiff2"] = _bessel_mistake(references["bndiff2"], setup.batch_size)
     return Exercise("Exercise 1: backprop through every atomic step", references, allow_keepdim=True)
+
+
+def exercise2(setup: MakemoreSetup) -> Exercise:
+    """Exercise 2: dlogits of the whole cross-entropy in one expression."""
+    return Exercise("Exercise 2: cross-entropy in one go", _references(setup, ["logits"]))
+
+
+def exercise3(setup: MakemoreSetup) -> Exercise:
+    """Exercise 3: dhprebn through the whole batchnorm in one expression, given dhpreact."""
+    references = _references(setup, ["hprebn", "bngain", "bnbias"])
+    incoming = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)["hpreact"]
+    references["hprebn"] = replace(references["hprebn"], mistakes={
+        "that is the batchnorm gradient for the biased variance (divided by n); this layer divides "
+        "by n-1 (Bessel's correction), which changes the factor in front of bnraw":
+            _biased_batchnorm_backward(setup, incoming.double()),
+    })
+    return Exercise("Exercise 3: batchnorm in one go", references, given={"dhpreact": incoming})
+
+
+def _biased_batchnorm_backward(setup: MakemoreSetup, dhpreact: torch.Tensor) -> torch.Tensor:
+    """The fused batchnorm backward with the 1/n variance's factor: the usual Bessel slip."""
+    tensors = forward({k: v.double() for k, v in setup.params.items()}, setup.Xb, setup.Yb)
+    n, bnraw = setup.batch_size, tensors["bnraw"]
+    scale = setup.params["bngain"].double() * tensors["bnvar_inv"] / n
+    return scale * (n * dhpreact - dhpreact.sum(0) - bnraw * (dhpreact * bnraw).sum(0))

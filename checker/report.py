@@ -113,3 +113,12 @@ class Scoreboard:
 
     def _repr_html_(self):
         return checks_html(self.checks, caption=self.headline())
+
+
+def source(function):
+    """A function's source code, syntax-highlighted in Jupyter: for reading the checker's code in a lesson."""
+    import inspect
+
+    from IPython.display import Code
+
+    return Code(inspect.getsource(function), language="python")

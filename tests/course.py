@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
-
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LESSONS = ROOT / "lessons"
@@ -25,15 +23,4 @@ def notebooks(folder: Path):
     return sorted(p.relative_to(folder) for p in folder.glob("*/*.ipynb"))
 
 
-def read(path: Path):
-    return nbformat.read(path, as_version=4)
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def solution_code(cell) -> str:
-    """The instructor's code between ### BEGIN SOLUTION and ### END SOLUTION."""
-    source = cell.source
-    return source[source.index("### BEGIN SOLUTION") + len("### BEGIN SOLUTION"):source.index("### END SOLUTION")].strip("\n")
+from checker.notebooks import nbgrader_meta, read, solution_code, solutions_by_id  # noqa: E402,F401

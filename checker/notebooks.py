@@ -1,0 +1,24 @@
+"""Reading the course's nbgrader notebooks, for maintainers' tools (tests, benchmarks)."""
+
+import nbformat
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def solution_code(cell) -> str:
+    """The instructor's code between ### BEGIN SOLUTION and ### END SOLUTION."""
+    source = cell.source
+    return source[source.index(BEGIN) + len(BEGIN):source.index(END)].strip("\n")
+
+
+def solutions_by_id(path) -> dict:
+    """{grade_id: solution code} for every answer cell of a solution notebook."""
+    return {nbgrader_meta(c)["grade_id"]: solution_code(c) for c in read(path).cells if nbgrader_meta(c).get("solution")}

@@ -1,0 +1,82 @@
+"""Exercise 4's training helpers: the fast step, the graded training check, and gradient unpacking."""
+
+import pytest
+import torch
+
+from checker import CheckFailed, Status, makemore, training
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return makemore.MakemoreSetup(n_hidden=training.N_HIDDEN)
+
+
+def batches(setup, count):
+    ix = torch.randint(0, setup.Xtr.shape[0], (count, setup.batch_size), generator=torch.Generator().manual_seed(3))
+    return [(setup.Xtr[i], setup.Ytr[i]) for i in ix]
+
+
+def test_fast_step_trains_like_autograd(setup):
+    reference = training.copy_parameters(setup.params, requires_grad=True)
+    fast_params = training.copy_parameters(setup.params)
+    fast = training.FastStep(fast_params, setup.batch_size)
+    for Xb, Yb in batches(setup, 20):
+        expected_loss = training.autograd_step(reference, Xb, Yb, 0.1)
+        torch.testing.assert_close(fast(Xb, Yb, 0.1), expected_loss.detach())
+    for name in makemore.PARAMETER_NAMES:
+        # b1 is left alone by FastStep: its true gradient is zero, autograd's is float32 noise
+        torch.testing.assert_close(fast_params[name], reference[name].detach(), atol=1e-5, rtol=1e-4)
+
+
+def test_reference_gradients_are_autograds_on_the_training_forward(setup):
+    ex = training.exercise4(setup)
+    params = training.copy_parameters(setup.params, requires_grad=True)
+    training.forward(params, setup.Xb, setup.Yb)["loss"].backward()
+    for name in makemore.PARAMETER_NAMES:
+        assert ex.result(f"d{name}", params[name].grad.clone()).exact
+    assert ex.given["demb"].shape == (setup.batch_size, 3, makemore.N_EMBD)
+
+
+def test_unpack_gradients_never_raises(capsys):
+    assert training.unpack_gradients(None) == (None,) * 7
+    assert training.unpack_gradients(tuple(range(7))) == tuple(range(7))
+    assert training.unpack_gradients([1, 2]) == (None,) * 7
+    assert "backward returned 2 values; it must return the 7 gradients" in capsys.readouterr().out
+    training.unpack_gradients(torch.zeros(3))
+    assert "backward returned a Tensor" in capsys.readouterr().out
+
+
+def test_training_check(monkeypatch, capsys):
+    monkeypatch.setenv(training.FAST_ENV_VAR, "1")
+    with pytest.raises(CheckFailed, match="not trained yet"):
+        training.check_training([], None)
+    with pytest.raises(CheckFailed, match="goal: below 2.5"):
+        training.check_training([0.45] * 1000, 2.9)  # 10**0.45 = 2.82
+    training.check_training([0.3] * 1000, 2.2)
+    assert "✓ trained" in capsys.readouterr().out
+    monkeypatch.setenv(training.FAST_ENV_VAR, "0")
+    assert training.max_steps() == 200_000
+    with pytest.raises(CheckFailed, match=r"validation loss 2.1300 \(goal: at most 2.12\)"):
+        training.check_training([0.3], 2.13)
+
+
+def test_learning_rate_decays_after_100k_steps():
+    assert training.learning_rate(99_999) == 0.1 and training.learning_rate(100_000) == 0.01
+
+
+def test_bessel_slips_are_recognised():
+    setup = makemore.MakemoreSetup()
+    n = setup.batch_size
+    ex1, ex3 = makemore.exercise1(setup), makemore.exercise3(setup)
+    tensors = makemore.forward(setup.params, setup.Xb, setup.Yb)
+    truth = makemore.autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float64)
+    check = ex1.result("dbndiff2", (truth["bndiff2"] * (n - 1) / n).float())
+    assert check.status is Status.WRONG and "Bessel's correction" in check.reason
+
+    dhpreact, bnraw = ex3.given["dhpreact"], tensors["bnraw"]
+    scale = setup.params["bngain"] * tensors["bnvar_inv"] / n
+    biased = scale * (n * dhpreact - dhpreact.sum(0) - bnraw * (dhpreact * bnraw).sum(0))
+    check = ex3.result("dhprebn", biased)
+    assert check.status is Status.WRONG and "biased variance" in check.reason
+    right = scale * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))
+    assert ex3.result("dhprebn", right).passed
