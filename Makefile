@@ -16,7 +16,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lessons bench train venv clean
+.PHONY: lab test lessons grade validate bench train venv clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,17 @@ lessons: $(STAMP)
 	$(RUN) nbgrader generate_assignment --force \
 		--CourseDirectory.release_directory="$(RELEASE_DIR)" \
 		--CourseDirectory.db_url="$(GRADEBOOK)" "*"
+
+# Autogrades submitted/<student>/<lesson>/, writes feedback/ and grades.csv (see README).
+# COURSE is the nbgrader course folder (this one by default); GRADE_ARGS e.g. "--jobs 2".
+COURSE     ?= .
+GRADE_ARGS ?=
+grade: $(STAMP)
+	cd "$(COURSE)" && $(RUN) python -m checker.grading $(GRADE_ARGS)
+
+# A student's check before handing in: make validate NB=lessons/<lesson>/<notebook>.ipynb
+validate: $(STAMP)
+	$(RUN) python -m checker.validate "$(NB)"
 
 # Times one Exercise 4 training step three ways; the last three lines are machine-readable.
 bench: $(STAMP)

@@ -1,0 +1,189 @@
+"""`make grade`: autograde every submission, one student and lesson at a time, in parallel.
+
+    submitted/<student>/<lesson>/<notebook>.ipynb  ->  autograded/, feedback/, grades.csv
+
+Each submission runs in its own `nbgrader autograde` process, so a dead kernel (os._exit, a
+segfault) costs only that submission. Every submission gets a row in grades.csv with a status and
+a reason, including notebooks that are not valid JSON or could not be run. Grading uses its own
+seed, so numbers copied from the learner's run fail, and a scan for autograd use (see
+autograd_scan.py) that the hidden tests read.
+"""
+
+import csv
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .autograd_scan import scan_notebook
+from .verify import AUTOGRAD_USE_ENV_VAR, CHECKER_ENV_VAR, KEY_ENV_VAR
+
+GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a learner's run fail
+GRADES_FILE = "grades.csv"
+COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    status: str  # "graded", "invalid notebook", "not graded"
+    reason: str = ""
+
+
+def submissions(root: Path) -> list[tuple[str, str]]:
+    lessons = {p.name for p in (root / "solutions").iterdir() if p.is_dir()}
+    found = []
+    for student in sorted(p for p in (root / "submitted").glob("*") if p.is_dir()):
+        for lesson in sorted(p for p in student.iterdir() if p.is_dir()):
+            if lesson.name in lessons:
+                found.append((student.name, lesson.name))
+    return found
+
+
+def grading_environment(root: Path, seed: int) -> dict:
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "BACKPROP_NINJA_SEED": str(seed),
+        "BACKPROP_NINJA_FAST": "1",  # Exercise 4 trains its short version when graded
+        CHECKER_ENV_VAR: str(Path(__file__).resolve().parent),
+        KEY_ENV_VAR: secrets.token_hex(8),
+    }
+
+
+def register_assignments(root: Path, env: dict, assignments: list[str]) -> None:
+    """Put each assignment, its notebooks and checksums in the gradebook, from solutions/.
+    (generate_assignment does that; its lesson output goes to a scratch folder here.)"""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        for assignment in assignments:
+            subprocess.run(["nbgrader", "generate_assignment", assignment, "--force",
+                            f"--CourseDirectory.release_directory={scratch}"],
+                           cwd=root, env=env, check=True, capture_output=True, text=True)
+
+
+def read_submission(folder: Path):
+    """The submission's notebooks, or a sentence saying which one is not a notebook."""
+    notebooks = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            notebook = nbformat.read(path, as_version=4)
+            nbformat.validate(notebook)
+        except Exception as error:  # invalid JSON or not a notebook: report it, grade the others
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            return None, f"{path.name} is not a valid notebook ({first_line}); it was not graded"
+        notebooks.append(notebook)
+    if not notebooks:
+        return None, "no .ipynb file was submitted"
+    return notebooks, ""
+
+
+def grade_one(root: Path, env: dict, student: str, assignment: str, cell_timeout: int) -> Outcome:
+    notebooks, problem = read_submission(root / "submitted" / student / assignment)
+    if notebooks is None:
+        return Outcome(student, assignment, "invalid notebook", problem)
+    findings = {}
+    for notebook in notebooks:
+        findings.update(scan_notebook(notebook))
+    command = ["nbgrader", "autograde", assignment, "--student", student, "--force",
+               f"--Execute.timeout={cell_timeout}"]
+    try:
+        done = subprocess.run(command, cwd=root, env={**env, AUTOGRAD_USE_ENV_VAR: json.dumps(findings)},
+                              capture_output=True, text=True, timeout=cell_timeout * 40 + 300)
+    except subprocess.TimeoutExpired:
+        return Outcome(student, assignment, "not graded", "grading took too long and was stopped")
+    log = done.stdout + done.stderr
+    if done.returncode != 0 or "DeadKernelError" in log or "Kernel died" in log:
+        if "DeadKernelError" in log or "Kernel died" in log:
+            reason = "the kernel died while running the notebook (os._exit, a crash or running out of memory)"
+        else:
+            last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+            reason = "nbgrader could not grade it: " + (last[-1].strip() if last else f"exit code {done.returncode}")
+        return Outcome(student, assignment, "not graded", reason)
+    reason = "; ".join(sorted(set(findings.values())))
+    return Outcome(student, assignment, "graded", reason)
+
+
+def scores_from_gradebook(root: Path) -> dict:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in assignment.submissions:
+                try:
+                    scores[(submission.student.id, assignment.name)] = (submission.score, submission.max_score)
+                except MissingEntry:
+                    continue
+    return scores
+
+
+def write_grades(root: Path, outcomes: list[Outcome], max_scores: dict) -> Path:
+    scores = scores_from_gradebook(root)
+    path = root / GRADES_FILE
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        for o in sorted(outcomes, key=lambda o: (o.student, o.assignment)):
+            score, max_score = scores.get((o.student, o.assignment), (0.0, max_scores.get(o.assignment, 0.0)))
+            if o.status != "graded":
+                score = 0.0
+            writer.writerow(dict(student_id=o.student, assignment=o.assignment, score=f"{score:g}",
+                                 max_score=f"{max_score:g}", status=o.status, reason=o.reason))
+    return path
+
+
+def max_points(root: Path, assignment: str) -> float:
+    total = 0.0
+    for path in (root / "solutions" / assignment).glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            total += cell.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0
+    return total
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    parser.add_argument("--seed", type=int, default=GRADING_SEED)
+    parser.add_argument("--cell-timeout", type=int, default=120, help="seconds a cell may run")
+    args = parser.parse_args(argv)
+    root = Path.cwd()
+    todo = submissions(root)
+    if not todo:
+        print("Nothing to grade: put submissions in submitted/<student>/<lesson>/<notebook>.ipynb.")
+        return 1
+    env = grading_environment(root, args.seed)
+    register_assignments(root, env, sorted({a for _, a in todo}))
+    print(f"Grading {len(todo)} submissions, {args.jobs} at a time (seed {args.seed}).", flush=True)
+    started, outcomes = time.perf_counter(), []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(grade_one, root, env, s, a, args.cell_timeout) for s, a in todo]
+        for done, future in enumerate(futures, 1):
+            outcome = future.result()
+            outcomes.append(outcome)
+            note = f": {outcome.reason}" if outcome.reason else ""
+            print(f"[{done}/{len(todo)}] {outcome.student} {outcome.assignment}: {outcome.status}{note}", flush=True)
+    elapsed = time.perf_counter() - started
+    for assignment in sorted({a for _, a in todo}):
+        subprocess.run(["nbgrader", "generate_feedback", assignment, "--force"], cwd=root, env=env,
+                       capture_output=True, text=True)
+    max_scores = {a: max_points(root, a) for _, a in todo}
+    path = write_grades(root, outcomes, max_scores)
+    print(f"Graded {len(todo)} submissions in {elapsed:.1f} s ({elapsed / len(todo):.1f} s each); "
+          f"grades in {path.name}, feedback in feedback/.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

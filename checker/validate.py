@@ -1,0 +1,45 @@
+"""`make validate NB=path`: check a notebook before handing it in; exits non-zero unless it passes.
+
+`nbgrader validate` always exits 0, so its verdict is read from what it prints. The same scan for
+autograd use as the grader's runs too, so a learner hears about it before the grade does.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .autograd_scan import scan_notebook
+
+PASSED = "Success! Your notebook passes all the tests."
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not argv[0]:
+        print("Say which notebook to validate: make validate NB=lessons/04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb")
+        return 2
+    path = Path(argv[0])
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        print(f"There is no notebook at {path}.")
+        return 2
+    except Exception as error:
+        print(f"{path} is not a valid notebook ({str(error).splitlines()[0] if str(error) else type(error).__name__}).")
+        return 1
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(["nbgrader", "validate", str(path)], env=env, capture_output=True, text=True)
+    print(done.stdout.strip())
+    findings = scan_notebook(notebook)
+    for reason in sorted(set(findings.values())):
+        print(f"Autograd: {reason}.")
+    passed = done.returncode == 0 and PASSED in done.stdout and not findings
+    print("Validation passed." if passed else "Validation FAILED: see above.")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

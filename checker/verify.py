@@ -1,0 +1,57 @@
+"""Hidden grading checks: a second opinion that does not trust the learner's namespace.
+
+A graded cell's hidden test executes this file's source afresh (`exec`), rather than importing it,
+so redefining or monkeypatching `ex`, `checker.compare` or this module in the notebook changes
+nothing here. It then loads a private, pristine copy of the checker package from its files,
+rebuilds the exercise's references from the seed in the environment (the grader's own seed), and
+checks the answer again. It also fails an answer whose cells read autograd: `make grade` scans the
+submitted notebook before running it and passes its findings in BACKPROP_NINJA_AUTOGRAD_USE.
+
+Only the standard library is imported at top level: this file runs outside its package.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+
+CHECKER_ENV_VAR = "BACKPROP_NINJA_CHECKER"  # the checker package's folder; set by make grade/validate
+AUTOGRAD_USE_ENV_VAR = "BACKPROP_NINJA_AUTOGRAD_USE"  # {check grade_id: reason}, from the scan
+KEY_ENV_VAR = "BACKPROP_NINJA_GRADING_KEY"  # makes the pristine copy's module name unguessable
+
+EXERCISES = {
+    "exercise1": lambda c: c.makemore.exercise1(c.makemore.MakemoreSetup()),
+    "exercise2": lambda c: c.makemore.exercise2(c.makemore.MakemoreSetup()),
+    "exercise3": lambda c: c.makemore.exercise3(c.makemore.MakemoreSetup()),
+    "exercise4": lambda c: c.training.exercise4(c.makemore.MakemoreSetup(n_hidden=c.training.N_HIDDEN)),
+}
+
+
+def _pristine_checker():
+    """A private copy of the checker package, loaded from its files once per kernel."""
+    name = "_backprop_ninja_pristine_" + os.environ.get(KEY_ENV_VAR, "local")
+    if name not in sys.modules:
+        folder = os.path.dirname(os.path.abspath(__file__))  # the hidden cell sets __file__ for exec
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package  # the package's relative imports resolve through sys.modules
+        spec.loader.exec_module(package)
+        for submodule in ("makemore", "training"):  # not imported by the package's __init__
+            importlib.import_module(f"{name}.{submodule}")
+        package.exercises = {}
+    return sys.modules[name]
+
+
+def hidden_check(exercise: str, label: str, yours, check_id: str) -> None:
+    """Raise (so the cell scores 0) unless `yours` is right by the pristine references and no
+    answer cell up to this check reads autograd."""
+    checker = _pristine_checker()
+    autograd_use = json.loads(os.environ.get(AUTOGRAD_USE_ENV_VAR) or "{}")
+    if check_id in autograd_use:
+        raise checker.CheckFailed(f"0 points for {label}: {autograd_use[check_id]}")
+    if exercise not in checker.exercises:
+        checker.exercises[exercise] = EXERCISES[exercise](checker)
+    result = checker.exercises[exercise].result(label, yours)
+    if not result.passed:
+        raise checker.CheckFailed(f"the grader's own check of {label}: {result.status.value}, {result.reason}")

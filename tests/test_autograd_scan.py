@@ -1,0 +1,52 @@
+"""The scan finds autograd in code, never in comments or strings."""
+
+import nbformat
+import pytest
+
+from checker.autograd_scan import autograd_use, scan_notebook
+
+
+@pytest.mark.parametrize("source, found", [
+    ("dW = W.grad", "line 1 uses `.grad`"),
+    ("x = 1\nloss.backward()", "line 2 uses `.backward(`"),
+    ("h.retain_grad()", "line 1 uses `retain_grad`"),
+    ("g = torch.autograd(loss)", "line 1 uses `torch.autograd`"),
+    ("from torch.autograd import grad", "line 1 imports `torch.autograd`"),
+    ("import torch.autograd as ag", "line 1 imports `torch.autograd`"),
+    ("d = getattr(W, 'grad')", "line 1 uses `.grad`"),
+    ("d = ex._references['W'].expected", "line 1 uses the checker's private references"),
+])
+def test_finds_autograd(source, found):
+    assert autograd_use(source) == found
+
+
+@pytest.mark.parametrize("source", [
+    "dW = h.T @ dlogits  # not W.grad, by hand",
+    "print('call loss.backward() in the video')",
+    "dgrad = 2 * x",
+    "%timeit x.sum()",
+    "this is not python (",
+])
+def test_ignores_comments_strings_and_names(source):
+    assert autograd_use(source) is None
+
+
+def test_checks_from_the_first_offense_on_are_flagged():
+    def code(source, **nbgrader):
+        cell = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            cell.metadata["nbgrader"] = nbgrader
+        return cell
+
+    nb = nbformat.v4.new_notebook(cells=[
+        code("setup(); W.grad", locked=True),  # the course's own cells are trusted
+        code("a = 1", solution=True, grade_id="answer_a"),
+        code("check(a)", grade=True, grade_id="check_a", locked=True),
+        code("b = W.grad"),  # a cell the learner added
+        code("check(b)", grade=True, grade_id="check_b", locked=True),
+        code("c = 2", solution=True, grade_id="answer_c"),
+        code("check(c)", grade=True, grade_id="check_c", locked=True),
+    ])
+    findings = scan_notebook(nb)
+    assert set(findings) == {"check_b", "check_c"}
+    assert findings["check_b"].startswith("cell 4 line 1 uses `.grad`")

@@ -1,0 +1,154 @@
+"""`make grade` end to end, on a temporary course built from the real solutions/, with the
+submissions an instructor meets: honest, blank, half done, cheating, broken, hostile."""
+
+import csv
+import shutil
+
+import nbformat
+import pytest
+import torch
+
+from checker import makemore
+from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id
+
+LESSON = "04_makemore_atomic_backprop"
+NOTEBOOK = f"{LESSON}/makemore_atomic_backprop.ipynb"
+TOTAL = 26
+
+
+def lesson():
+    """The released lesson, as a learner gets it."""
+    return read(ROOT / "lessons" / NOTEBOOK)
+
+
+def answer_cells(nb):
+    return [c for c in nb.cells if nbgrader_meta(c).get("solution")]
+
+
+def fill(nb, count=TOTAL, replace=None):
+    """Type the solution into the first `count` answer cells; `replace` maps a grade_id to other code."""
+    answers = solutions_by_id(SOLUTIONS / NOTEBOOK)
+    for index, cell in enumerate(answer_cells(nb)):
+        grade_id = nbgrader_meta(cell)["grade_id"]
+        placeholder = cell.source.splitlines()[0]
+        if replace and grade_id in replace:
+            cell.source = placeholder + "\n" + replace[grade_id]
+        elif index < count:
+            cell.source = placeholder + "\n" + answers[grade_id]
+    return nb
+
+
+def graded_cells_after(nb, count):
+    return [c for c in nb.cells if nbgrader_meta(c).get("grade")][count:]
+
+
+def autograd_cheat():
+    """The cheat that fooled a plain nbgrader course: let autograd compute every answer."""
+    cheat = ("P = {k: v.clone().requires_grad_() for k, v in setup.params.items()}\n"
+             "T = makemore.forward(P, Xb, Yb)\n"
+             "for t in T.values():\n    t.retain_grad()\n"
+             "T['loss'].backward()\n"
+             "dlogprobs = T['logprobs'].grad")
+    others = {f"answer_d{name}": f"d{name} = (T.get('{name}') if '{name}' in T else P['{name}']).grad"
+              for name in makemore.GRADIENT_ORDER[1:]}
+    return fill(lesson(), 0, {"answer_dlogprobs": cheat, **others})
+
+
+def hard_coded():
+    """Every answer typed in as numbers from the learner's own (default-seed) run."""
+    setup = makemore.MakemoreSetup(seed=makemore.DEFAULT_SEED)
+    reference = makemore.autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)
+    return fill(lesson(), 0, {f"answer_d{name}": f"d{name} = torch.tensor({reference[name].tolist()})"
+                              for name in makemore.GRADIENT_ORDER})
+
+
+def edited_tests():
+    nb = fill(lesson(), 13)
+    for cell in graded_cells_after(nb, 13):
+        cell.source = "pass  # trust me"
+    return nb
+
+
+def deleted_tests():
+    nb = fill(lesson(), 13)
+    doomed = {id(c) for c in graded_cells_after(nb, 13)}
+    nb.cells = [c for c in nb.cells if id(c) not in doomed]
+    return nb
+
+
+def monkeypatched():
+    patch = ("import checker\n"
+             "ex.check = lambda *args, **kwargs: None\n"
+             "checker.compare = lambda *args, **kwargs: None\n"
+             "dlogprobs = None")
+    return fill(lesson(), 0, {"answer_dlogprobs": patch})
+
+
+SUBMISSIONS = {
+    # student: (notebook or raw text, expected score, expected status, words expected in the reason)
+    "full": (lambda: fill(lesson()), TOTAL, "graded", ""),
+    "blank": (lesson, 0, "graded", ""),
+    "half": (lambda: fill(lesson(), 13), 13, "graded", ""),
+    "grad_cheat": (autograd_cheat, 0, "graded", "answer_dlogprobs line 5 uses `retain_grad`"),
+    # dlogit_maxes and db1 are zero in exact arithmetic whatever the seed: copied numbers stay right
+    "hard_coded": (hard_coded, 2, "graded", ""),
+    "infinite_loop": (lambda: fill(lesson(), replace={"answer_dC": "while True:\n    pass"}), TOTAL - 1, "graded", ""),
+    "os_exit": (lambda: fill(lesson(), replace={"answer_dh": "import os\nos._exit(1)"}), 0, "not graded", "kernel died"),
+    "edited_tests": (edited_tests, 13, "graded", ""),
+    "deleted_tests": (deleted_tests, 13, "graded", ""),
+    "monkeypatched": (monkeypatched, 0, "graded", ""),
+    "invalid_json": (lambda: '{"cells": [', 0, "invalid notebook", "is not a valid notebook"),
+}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(SOLUTIONS / LESSON, course / "solutions" / LESSON)
+    for student, (make, *_) in SUBMISSIONS.items():
+        path = course / "submitted" / student / NOTEBOOK
+        path.parent.mkdir(parents=True)
+        submission = make()
+        if isinstance(submission, str):
+            path.write_text(submission)
+        else:
+            nbformat.write(submission, path)
+    return course
+
+
+def grade(course):
+    done = run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 15")
+    with open(course / "grades.csv") as f:
+        return done.stdout, {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def graded(course):
+    return grade(course)
+
+
+@pytest.mark.parametrize("student", SUBMISSIONS)
+def test_each_submission_gets_its_exact_score_and_status(graded, student):
+    _, rows = graded
+    _, score, status, reason = SUBMISSIONS[student]
+    row = rows[student]
+    assert (float(row["score"]), float(row["max_score"]), row["status"]) == (score, TOTAL, status), row
+    assert reason in row["reason"]
+
+
+def test_progress_and_feedback(graded, course):
+    output, rows = graded
+    assert f"[{len(SUBMISSIONS)}/{len(SUBMISSIONS)}]" in output
+    for student, row in rows.items():
+        if row["status"] == "graded":
+            assert (course / "feedback" / student / LESSON / "makemore_atomic_backprop.html").is_file()
+    feedback = (course / "feedback" / "grad_cheat" / LESSON / "makemore_atomic_backprop.html").read_text()
+    assert "0 points for dprobs" in feedback and "uses `retain_grad`" in feedback
+
+
+def test_grading_again_keeps_one_row_per_student(graded, course):
+    _, first = graded
+    _, second = grade(course)
+    assert sorted(second) == sorted(first) == sorted(SUBMISSIONS)
+    assert {s: r["score"] for s, r in second.items()} == {s: r["score"] for s, r in first.items()}
