@@ -8,7 +8,7 @@ c.CourseDirectory.release_directory = "lessons"
 
 # Every notebook runs in the course's own kernel, never a stray `python3` kernelspec.
 c.Execute.kernel_name = "backprop-ninja"
-c.Execute.timeout = 300  # seconds per cell: an infinite loop costs its cell, not the whole run
+c.Execute.timeout = 120  # seconds per cell: an infinite loop costs its cell, not the whole run
 
 # The answer cells keep a runnable placeholder (`dX = None  # TODO`) above the solution region,
 # so the stub must not raise: "Run All" on a fresh lesson has to reach the scoreboard.

@@ -2,8 +2,9 @@
 
     submitted/<student>/<lesson>/<notebook>.ipynb  ->  autograded/, feedback/, grades.csv
 
-Each submission runs in its own `nbgrader autograde` process, so a dead kernel (os._exit, a
-segfault) costs only that submission. Every submission gets a row in grades.csv with a status and
+Each submission is autograded on its own (worker processes each run nbgrader's API, one
+submission at a time, each notebook in its own kernel), so a dead kernel (os._exit, a segfault)
+costs only that submission. Every submission gets a row in grades.csv with a status and
 a reason, including notebooks that are not valid JSON or could not be run. Grading uses its own
 seed, so numbers copied from the learner's run fail, and a scan for autograd use (see
 autograd_scan.py) that the hidden tests read.
@@ -16,7 +17,8 @@ import secrets
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,30 +89,47 @@ def read_submission(folder: Path):
     return notebooks, ""
 
 
-def grade_one(root: Path, env: dict, student: str, assignment: str, cell_timeout: int) -> Outcome:
+def grade_one(root: Path, student: str, assignment: str) -> Outcome:
+    """Autograde one submission (in a worker process: see _start_worker)."""
     notebooks, problem = read_submission(root / "submitted" / student / assignment)
     if notebooks is None:
         return Outcome(student, assignment, "invalid notebook", problem)
     findings = {}
     for notebook in notebooks:
         findings.update(scan_notebook(notebook))
-    command = ["nbgrader", "autograde", assignment, "--student", student, "--force",
-               f"--Execute.timeout={cell_timeout}"]
-    try:
-        done = subprocess.run(command, cwd=root, env={**env, AUTOGRAD_USE_ENV_VAR: json.dumps(findings)},
-                              capture_output=True, text=True, timeout=cell_timeout * 40 + 300)
-    except subprocess.TimeoutExpired:
-        return Outcome(student, assignment, "not graded", "grading took too long and was stopped")
-    log = done.stdout + done.stderr
-    if done.returncode != 0 or "DeadKernelError" in log or "Kernel died" in log:
-        if "DeadKernelError" in log or "Kernel died" in log:
-            reason = "the kernel died while running the notebook (os._exit, a crash or running out of memory)"
-        else:
-            last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-            reason = "nbgrader could not grade it: " + (last[-1].strip() if last else f"exit code {done.returncode}")
-        return Outcome(student, assignment, "not graded", reason)
-    reason = "; ".join(sorted(set(findings.values())))
-    return Outcome(student, assignment, "graded", reason)
+    os.environ[AUTOGRAD_USE_ENV_VAR] = json.dumps(findings)  # the kernel inherits it
+    result = _worker_api.autograde(assignment, student, force=True, create=True)
+    log = (result.get("log") or "") + (result.get("error") or "")
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return Outcome(student, assignment, "not graded",
+                       "the kernel died while running the notebook (os._exit, a crash or running out of memory)")
+    if not result.get("success"):
+        errors = [line for line in log.splitlines() if "Error" in line or "ERROR" in line]
+        return Outcome(student, assignment, "not graded",
+                       "nbgrader could not grade it: " + (errors[-1].strip() if errors else "see its log"))
+    _worker_api.generate_feedback(assignment, student, force=True)
+    return Outcome(student, assignment, "graded", "; ".join(sorted(set(findings.values()))))
+
+
+_worker_api = None
+
+
+def _start_worker(root: Path, env: dict, cell_timeout: int) -> None:
+    """Load nbgrader and the course's configuration once per worker process."""
+    global _worker_api
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    os.environ.update(env)
+    os.chdir(root)
+    # Kernels inherit this process's stderr and print start-up warnings to it; nbgrader's own
+    # messages are captured in each result's log instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.Execute.timeout = cell_timeout
+    _worker_api = NbGraderAPI(config=config)
 
 
 def scores_from_gradebook(root: Path) -> dict:
@@ -167,17 +186,16 @@ def main(argv=None) -> int:
     register_assignments(root, env, sorted({a for _, a in todo}))
     print(f"Grading {len(todo)} submissions, {args.jobs} at a time (seed {args.seed}).", flush=True)
     started, outcomes = time.perf_counter(), []
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(grade_one, root, env, s, a, args.cell_timeout) for s, a in todo]
-        for done, future in enumerate(futures, 1):
+    workers = ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_start_worker, initargs=(root, env, args.cell_timeout))
+    with workers as pool:
+        futures = [pool.submit(grade_one, root, s, a) for s, a in todo]
+        for done, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
             outcomes.append(outcome)
             note = f": {outcome.reason}" if outcome.reason else ""
             print(f"[{done}/{len(todo)}] {outcome.student} {outcome.assignment}: {outcome.status}{note}", flush=True)
     elapsed = time.perf_counter() - started
-    for assignment in sorted({a for _, a in todo}):
-        subprocess.run(["nbgrader", "generate_feedback", assignment, "--force"], cwd=root, env=env,
-                       capture_output=True, text=True)
     max_scores = {a: max_points(root, a) for _, a in todo}
     path = write_grades(root, outcomes, max_scores)
     print(f"Graded {len(todo)} submissions in {elapsed:.1f} s ({elapsed / len(todo):.1f} s each); "

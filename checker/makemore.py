@@ -60,16 +60,21 @@ class Vocabulary:
 
 
 def build_dataset(words, vocab: Vocabulary, block_size: int = BLOCK_SIZE):
-    """Every (context, next character) pair of `words`: X (N, block_size) int64, Y (N,) int64."""
-    contexts, targets = [], []
-    for word in words:
-        context = [0] * block_size
-        for ch in word + ".":
-            ix = vocab.stoi[ch]
-            contexts.append(context)
-            targets.append(ix)
-            context = context[1:] + [ix]
-    return torch.tensor(contexts), torch.tensor(targets)
+    """Every (context, next character) pair of `words`: X (N, block_size) int64, Y (N,) int64.
+
+    A word such as "emma" gives the contexts ..., ..e, .em, emm, mma and the next characters
+    e, m, m, a, . (the end). Built with array indexing rather than a Python loop over every
+    character: grading builds it for every submission.
+    """
+    rows = [[0] * block_size + [vocab.stoi[ch] for ch in word] + [0] for word in words]
+    flat = torch.tensor([code for row in rows for code in row])
+    examples = torch.tensor([len(word) + 1 for word in words])  # one per character, and the end
+    row_starts = torch.cumsum(torch.tensor([0] + [len(row) for row in rows[:-1]]), 0)
+    first_example = torch.cumsum(examples, 0) - examples
+    position_in_word = torch.arange(int(examples.sum())) - first_example.repeat_interleave(examples)
+    window_starts = row_starts.repeat_interleave(examples) + position_in_word
+    windows = flat[window_starts[:, None] + torch.arange(block_size + 1)]
+    return windows[:, :block_size].contiguous(), windows[:, block_size].contiguous()
 
 
 def split_words(words, seed: int):

@@ -103,3 +103,11 @@ def test_a_wrong_answer_points_at_the_first_earlier_failure(ex, references):
 def test_failure_line_reads_well(ex):
     with pytest.raises(CheckFailed, match=r"^dprobs cannot be checked yet: see the report above\.$"):
         ex.check("dprobs", [1.0])
+
+
+def test_dataset_contexts_and_targets():
+    vocab = makemore.Vocabulary(["emma", "ab"])
+    X, Y = makemore.build_dataset(["emma", "ab"], vocab, block_size=3)
+    decode = lambda row: "".join(vocab.itos[int(i)] for i in row)  # noqa: E731
+    assert [decode(x) for x in X] == ["...", "..e", ".em", "emm", "mma", "...", "..a", ".ab"]
+    assert decode(Y) == "emma.ab."

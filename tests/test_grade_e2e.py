@@ -152,3 +152,18 @@ def test_grading_again_keeps_one_row_per_student(graded, course):
     _, second = grade(course)
     assert sorted(second) == sorted(first) == sorted(SUBMISSIONS)
     assert {s: r["score"] for s, r in second.items()} == {s: r["score"] for s, r in first.items()}
+
+
+def test_make_validate_fails_a_blank_lesson_and_passes_a_finished_one(tmp_path):
+    import subprocess
+
+    from course import ENV
+
+    finished = tmp_path / LESSON / "finished.ipynb"
+    finished.parent.mkdir()
+    nbformat.write(fill(lesson()), finished)
+    for notebook, code, verdict in ((ROOT / "lessons" / NOTEBOOK, 2, "Validation FAILED"), (finished, 0, "Validation passed.")):
+        done = subprocess.run(["make", "-s", "validate", f"NB={notebook}"], cwd=ROOT, env=ENV,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == code, done.stdout + done.stderr
+        assert verdict in done.stdout
