@@ -5,8 +5,9 @@
 - manual_fast: `training.FastStep`, the lesson's "going further" step.
 The readable backward is taken from the Exercise 4 solution notebook, so the benchmark times the
 code the course teaches. Steps are interleaved and repeated; figures are medians.
-The last three lines are for tools: autograd_step_us, manual_step_us (the fastest manual step)
-and manual_over_autograd.
+Before them, `check_ms`: the median time of one checker report with diagnosis, for a wrong answer
+to each Exercise 1 gradient. The last three lines are for tools: autograd_step_us,
+manual_step_us (the fastest manual step) and manual_over_autograd.
 """
 
 from pathlib import Path
@@ -31,6 +32,24 @@ def lesson_backward_with_loop():
     return namespace["backward"]
 
 
+def median_check_ms() -> float:
+    """One check of a wrong answer (so every diagnosis rule runs), per Exercise 1 gradient."""
+    import statistics
+    import time
+
+    setup = makemore.MakemoreSetup()
+    ex = makemore.exercise1(setup)
+    wrong = {name: g * 1.5 + 0.01 for name, g in
+             makemore.autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32).items()}
+    times = []
+    for _ in range(5):
+        for name in makemore.GRADIENT_ORDER:
+            start = time.perf_counter()
+            ex.result(f"d{name}", wrong[name])
+            times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
 def main():
     setup = makemore.MakemoreSetup(n_hidden=training.N_HIDDEN)
     batches = [(setup.Xtr[ix], setup.Ytr[ix])
@@ -49,6 +68,7 @@ def main():
           f"n_hidden {training.N_HIDDEN}; medians of {ROUNDS} interleaved rounds of {BATCHES} steps")
     for name, us in times.items():
         print(f"  {name:12s} {us:8.1f} µs/step   {us / times['autograd']:.2f}× autograd")
+    print(f"check_ms: {median_check_ms():.2f}")
     print(f"autograd_step_us: {times['autograd']:.1f}")
     print(f"manual_step_us: {times['manual_fast']:.1f}")
     print(f"manual_over_autograd: {times['manual_fast'] / times['autograd']:.3f}")

@@ -19,6 +19,8 @@ from enum import Enum
 import numpy as np
 import torch
 
+from .diagnose import diagnose
+
 # An answer may be this many times further from the float64 truth than PyTorch's own float32 result...
 TIMES_PYTORCH_ERROR = 10.0
 # ...or this many float32 roundings of the gradient's largest value (for when PyTorch happens to be exact).
@@ -66,13 +68,14 @@ class Check:
 
 def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | None = None,
             *, of: str | None = None, allow_keepdim: bool = False,
-            mistakes: dict[str, torch.Tensor] | None = None) -> Check:
+            mistakes: dict[str, torch.Tensor] | None = None, n: int | None = None) -> Check:
     """Check `yours` against PyTorch's float32 autograd `expected` and the float64 `truth`.
 
     `of` names the tensor the gradient belongs to (for messages: "W1 has shape (30, 64)").
     `allow_keepdim` accepts an answer whose shape differs only by size-1 dimensions, with a note:
     the original exercise's `dbnmeani = (-dbndiff).sum(0)` is shape (64,) for a (1, 64) tensor.
-    `mistakes` maps a hint to what a known slip would give; a wrong answer that matches one gets its hint.
+    A wrong answer gets a hint (see diagnose.py): `mistakes` maps a hint to what a known slip would
+    give, and `n`, the batch size, lets factors such as 1/n and n/(n-1) be recognised.
     """
     of = of or (label[1:] if label.startswith("d") else label)
     problem = _input_problem(label, yours, expected, of, allow_keepdim)
@@ -83,10 +86,10 @@ def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | Non
         note = (f". Note: {label} has shape {_shape(yours)} but {of} has shape {_shape(expected)}; "
                 f"{_keepdim_fix(yours.shape, expected.shape)} so the gradient has its tensor's shape.")
         yours = yours.reshape(expected.shape)
-    return _compare_values(label, yours.detach(), expected, truth, note, mistakes or {})
+    return _compare_values(label, yours.detach(), expected, truth, note, mistakes or {}, n)
 
 
-def _compare_values(label, yours, expected, truth, note, mistakes) -> Check:
+def _compare_values(label, yours, expected, truth, note, mistakes, n) -> Check:
     exact = torch.equal(yours, expected)
     difference = (yours - expected).abs()
     maxdiff = difference.max().item() if difference.numel() else 0.0
@@ -124,10 +127,9 @@ def _compare_values(label, yours, expected, truth, note, mistakes) -> Check:
             verdict = "correct to float32 rounding, a little less accurate than autograd"
         return Check(label, Status.CORRECT, f"{verdict} ({errors})" + note, **measured)
     reason = _where_it_differs(difference, maxdiff)
-    for hint, mistaken in mistakes.items():
-        if (yours.to(torch.float64) - mistaken).abs().max().item() <= allowed:
-            reason += f"; {hint}"
-            break
+    hint = diagnose(yours, truth, allowed, n, mistakes)
+    if hint:
+        reason += f"; {hint}"
     if approx:
         reason += (f"; that is inside torch.testing's absolute tolerance, but {your_error / allowed:.0f}× "
                    f"more than float32 rounding explains ({errors})")
@@ -214,5 +216,10 @@ def _shape_hint(yours: torch.Size, expected: torch.Size) -> str:
         dims = ", ".join(map(str, summed))
         return (f"the forward pass broadcast {'this dimension' if len(summed) == 1 else 'these dimensions'}, "
                 f"so sum the gradient over dim {dims} with keepdim=True.")
+    extra = len(yours) - len(expected)
+    if extra > 0 and tuple(yours[extra:]) == tuple(expected):
+        dims = ", ".join(map(str, range(extra)))
+        return (f"the forward pass broadcast {tuple(expected)} over the leading dimensions, so sum the "
+                f"gradient over dim {dims}.")
     return "a gradient always has the shape of the tensor it belongs to."
 

@@ -10,7 +10,7 @@ import torch
 
 from .compare import Check, Status, compare
 from .errors import CheckFailed
-from .report import Scoreboard, show
+from .report import Scoreboard, difference_plot, show
 
 
 _FAILURE_PHRASE = {Status.WRONG: "is not correct yet", Status.NOT_DONE: "is not done yet",
@@ -31,8 +31,9 @@ class Exercise:
     """Checks gradients named after their tensors: `check("dW1", dW1)` looks up the reference of W1."""
 
     def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False,
-                 given: dict[str, torch.Tensor] | None = None):
+                 given: dict[str, torch.Tensor] | None = None, batch_size: int | None = None):
         self.title = title
+        self.batch_size = batch_size  # lets hints recognise factors such as 1/n
         # Incoming gradients the lesson hands the learner, e.g. {"dhpreact": ...} for the fused batchnorm.
         self.given = dict(given or {})
         self._references = dict(references)
@@ -44,8 +45,9 @@ class Exercise:
         """The gradients of this exercise, in the order they are asked for: ['dlogprobs', ...]."""
         return [f"d{name}" for name in self._references]
 
-    def result(self, label: str, yours) -> Check:
-        """Check `yours` as the gradient `label` and remember the result; never raises."""
+    def result(self, label: str, yours, *, record: bool = True) -> Check:
+        """Check `yours` as the gradient `label` and remember it for the scoreboard (unless
+        `record` is False); never raises."""
         name = label[1:] if isinstance(label, str) and label.startswith("d") else label
         if name not in self._references:
             return Check(str(label), Status.INVALID,
@@ -53,10 +55,12 @@ class Exercise:
                          f"the names are {', '.join(self.gradient_names)}.")
         reference = self._references[name]
         check = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
-                        allow_keepdim=self._allow_keepdim, mistakes=reference.mistakes)
+                        allow_keepdim=self._allow_keepdim, mistakes=reference.mistakes,
+                        n=self.batch_size)
         if check.status is Status.WRONG:
             check = replace(check, reason=check.reason + self._earlier_failure(name))
-        self._results[name] = check
+        if record:
+            self._results[name] = check
         return check
 
     def _earlier_failure(self, name: str) -> str:
@@ -77,6 +81,21 @@ class Exercise:
         show(check)
         if not check.passed:
             raise CheckFailed(f"{check.label} {_FAILURE_PHRASE[check.status]}: see the report above.")
+
+    def preview(self, label: str, yours) -> None:
+        """Show the report for an answer without counting it or raising: for trying things out."""
+        show(self.result(label, yours, record=False))
+
+    def plot(self, label: str, yours) -> None:
+        """Where a 2-D gradient is wrong: a heatmap of |yours - reference|, worst element circled.
+        Anything that cannot be plotted gets the check's sentence instead."""
+        check = self.result(label, yours, record=False)
+        if check.status in (Status.NOT_DONE, Status.INVALID) or yours.dim() != 2:
+            show(check)
+            return
+        name = label[1:] if label.startswith("d") else label
+        difference_plot(check.label, yours.reshape(self._references[name].expected.shape),
+                        self._references[name].expected)
 
     def summary(self) -> Scoreboard:
         """The scoreboard: every gradient of the exercise with its latest check."""

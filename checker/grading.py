@@ -178,6 +178,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=120, help="seconds a cell may run")
     args = parser.parse_args(argv)
     root = Path.cwd()
+    if not (root / "solutions").is_dir() or not (root / "nbgrader_config.py").is_file():
+        print(f"{root} is not a course folder: it needs nbgrader_config.py and solutions/.")
+        return 2
     todo = submissions(root)
     if not todo:
         print("Nothing to grade: put submissions in submitted/<student>/<lesson>/<notebook>.ipynb.")

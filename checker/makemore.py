@@ -189,18 +189,60 @@ def _bessel_mistake(reference: Reference, n: int) -> Reference:
     return replace(reference, mistakes={hint: reference.truth * (n - 1) / n})
 
 
+# Tensors used twice in the forward pass: each use, as the forward line that makes its output
+# from the tensor (x) and other, fixed tensors (t). Used to find answers that forgot one path.
+BRANCHES = {
+    "counts": {"probs": lambda x, t: x * t["counts_sum_inv"],
+               "counts_sum": lambda x, t: x.sum(1, keepdims=True)},
+    "logits": {"norm_logits": lambda x, t: x - t["logit_maxes"],
+               "logit_maxes": lambda x, t: x.max(1, keepdim=True).values},
+    "bndiff": {"bnraw": lambda x, t: x * t["bnvar_inv"], "bndiff2": lambda x, t: x**2},
+    "hprebn": {"bndiff": lambda x, t: x - t["bnmeani"],
+               "bnmeani": lambda x, t: 1 / x.shape[0] * x.sum(0, keepdim=True)},
+}
+
+
+def branch_contributions(params: dict, Xb, Yb) -> dict:
+    """{tensor: {consumer: the part of d loss / d tensor that flows back through that use alone}},
+    in float64, for every tensor in BRANCHES: what an answer that forgot the other path gives."""
+    grads = autograd_gradients(params, Xb, Yb, torch.float64)
+    tensors = {k: v.detach() for k, v in forward({k: v.double() for k, v in params.items()}, Xb, Yb).items()}
+    contributions = {}
+    with torch.enable_grad():
+        for name, uses in BRANCHES.items():
+            contributions[name] = {}
+            for via, local_op in uses.items():
+                x = tensors[name].clone().requires_grad_()
+                (part,) = torch.autograd.grad(local_op(x, tensors), x, grads[via])
+                contributions[name][via] = part
+    return contributions
+
+
+def _missing_branch_mistakes(references: dict, contributions: dict) -> None:
+    for name, parts in contributions.items():
+        hints = {}
+        for via, part in parts.items():
+            (other,) = [c for c in parts if c != via]
+            hints[f"that is only the gradient through {via}; {name} is also used to compute {other}, "
+                  f"so add the contribution of that path too"] = part
+        references[name] = replace(references[name], mistakes={**references[name].mistakes, **hints})
+
+
 def exercise1(setup: MakemoreSetup) -> Exercise:
     """Exercise 1: the gradient of every parameter and intermediate, one atomic step at a time.
     Shapes that differ only by a size-1 dimension pass with a note, as the original solution's
     `dbnmeani = (-dbndiff).sum(0)` does."""
     references = _references(setup, GRADIENT_ORDER)
     references["bndiff2"] = _bessel_mistake(references["bndiff2"], setup.batch_size)
-    return Exercise("Exercise 1: backprop through every atomic step", references, allow_keepdim=True)
+    _missing_branch_mistakes(references, branch_contributions(setup.params, setup.Xb, setup.Yb))
+    return Exercise("Exercise 1: backprop through every atomic step", references, allow_keepdim=True,
+                    batch_size=setup.batch_size)
 
 
 def exercise2(setup: MakemoreSetup) -> Exercise:
     """Exercise 2: dlogits of the whole cross-entropy in one expression."""
-    return Exercise("Exercise 2: cross-entropy in one go", _references(setup, ["logits"]))
+    return Exercise("Exercise 2: cross-entropy in one go", _references(setup, ["logits"]),
+                    batch_size=setup.batch_size)
 
 
 def exercise3(setup: MakemoreSetup) -> Exercise:
@@ -212,7 +254,8 @@ def exercise3(setup: MakemoreSetup) -> Exercise:
         "by n-1 (Bessel's correction), which changes the factor in front of bnraw":
             _biased_batchnorm_backward(setup, incoming.double()),
     })
-    return Exercise("Exercise 3: batchnorm in one go", references, given={"dhpreact": incoming})
+    return Exercise("Exercise 3: batchnorm in one go", references, given={"dhpreact": incoming},
+                    batch_size=setup.batch_size)
 
 
 def _biased_batchnorm_backward(setup: MakemoreSetup, dhpreact: torch.Tensor) -> torch.Tensor:

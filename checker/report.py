@@ -122,3 +122,18 @@ def source(function):
     from IPython.display import Code
 
     return Code(inspect.getsource(function), language="python")
+
+
+def difference_plot(label: str, yours, expected) -> None:
+    """A heatmap of |yours - expected| for a 2-D gradient, with the worst element circled."""
+    import matplotlib.pyplot as plt
+
+    difference = (yours.detach().to(expected.dtype) - expected).abs()
+    row, col = divmod(int(difference.argmax()), difference.shape[1])
+    fig, ax = plt.subplots(figsize=(min(12, 2 + difference.shape[1] / 4), min(8, 1.5 + difference.shape[0] / 6)))
+    image = ax.imshow(difference, cmap="magma", aspect="auto")
+    ax.scatter([col], [row], s=120, facecolors="none", edgecolors="cyan", linewidths=2)
+    ax.set(title=f"|{label} - reference|, largest {difference.max().item():.2g} at ({row}, {col})",
+           xlabel="column", ylabel="row")
+    fig.colorbar(image, ax=ax)
+    plt.show()

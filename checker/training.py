@@ -63,7 +63,8 @@ def exercise4(setup: MakemoreSetup) -> Exercise:
     """One step's gradients for all 7 parameters, and the embedding backward given demb."""
     references = _references(setup, PARAMETER_NAMES, forward_pass=forward)
     demb = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32, forward)["emb"]
-    return Exercise("Exercise 4: your backward, ready to train", references, given={"demb": demb})
+    return Exercise("Exercise 4: your backward, ready to train", references, given={"demb": demb},
+                    batch_size=setup.batch_size)
 
 
 def manual_step(params: dict, Xb, Yb, lr: float, backward) -> torch.Tensor:

@@ -1,0 +1,85 @@
+"""Recognise the common wrong answers and say, as a hint, what most likely went wrong.
+
+Called only for answers that have the reference's shape and are wrong. Each rule compares the
+answer with the float64 truth; the first rule that fits gives the hint. Known slips that need the
+exercise's own knowledge (a missing branch, the Bessel factor) come as `mistakes`: a hint and the
+tensor that slip would produce.
+"""
+
+import torch
+
+# How close "the same up to a factor" must be, relative to the answer's size.
+FIT_TOLERANCE = 1e-4
+# Rows or elements listed in a hint before "and N more".
+MAX_LISTED = 5
+
+
+def diagnose(yours: torch.Tensor, truth: torch.Tensor, allowed: float, n: int | None,
+             mistakes: dict[str, torch.Tensor]) -> str:
+    """A hint for a wrong answer, or '' when no rule fits. `allowed` is the error the verdict
+    accepts; `n` the batch size, for recognising 1/n and Bessel factors."""
+    yours = yours.to(torch.float64)
+    for hint, mistaken in mistakes.items():
+        if (yours - mistaken).abs().max().item() <= allowed:
+            return hint
+    scale = truth.abs().max().item()
+    if scale == 0:
+        return ""
+    if yours.abs().max().item() == 0:
+        return ("it is all zeros, but the gradient is not: was it never filled in, or assigned with "
+                "`=` where contributions should add up with `+=`?")
+    if yours.dim() == 2 and yours.shape[0] == yours.shape[1] and _close(yours, truth.T, allowed):
+        return "it equals the right gradient transposed: check the order of the matrix product"
+    factor = _constant_factor(yours, truth)
+    if factor is not None:
+        return _factor_hint(factor, n)
+    return _where_wrong(yours, truth, allowed)
+
+
+def _close(a, b, allowed) -> bool:
+    return (a - b).abs().max().item() <= allowed
+
+
+def _constant_factor(yours, truth) -> float | None:
+    """k if yours == k * truth everywhere (up to rounding), else None."""
+    k = (yours * truth).sum().item() / (truth * truth).sum().item()
+    if k == 0:
+        return None
+    fits = (yours - k * truth).abs().max().item() <= FIT_TOLERANCE * yours.abs().max().item()
+    return k if fits else None
+
+
+def _factor_hint(k: float, n: int | None) -> str:
+    known = [(-1.0, "the sign is flipped: check the minus signs on the way back")]
+    if n:
+        known += [
+            (n, f"it is the right gradient × {n} (n): did you forget the 1/n from the mean?"),
+            (1 / n, f"it is the right gradient ÷ {n} (n): a 1/n was applied twice"),
+            (-n, f"it is the right gradient × -{n}: the sign is flipped and the 1/n is missing"),
+            (n / (n - 1), f"it is the right gradient × {n}/{n - 1}: Bessel's correction, n-1 versus n"),
+            ((n - 1) / n, f"it is the right gradient × {n - 1}/{n}: Bessel's correction, n versus n-1"),
+        ]
+    known += [(2.0, "it is the right gradient × 2: a contribution counted twice, or an extra factor 2"),
+              (0.5, "it is the right gradient ÷ 2: a factor 2 is missing (the derivative of x**2 is 2x)")]
+    for factor, hint in known:
+        if abs(k - factor) <= 1e-3 * abs(factor):
+            return hint
+    return f"it is the right gradient × {k:.4g} everywhere: a constant factor is off"
+
+
+def _where_wrong(yours, truth, allowed) -> str:
+    """Only some rows or elements wrong: how many, and where."""
+    wrong = (yours - truth).abs() > allowed
+    count, total = int(wrong.sum()), wrong.numel()
+    if count == 0 or count == total:
+        return ""
+    if yours.dim() == 2:
+        rows = wrong.any(1).nonzero().flatten().tolist()
+        if len(rows) < yours.shape[0]:
+            listed = ", ".join(map(str, rows[:MAX_LISTED])) + (f" and {len(rows) - MAX_LISTED} more" if len(rows) > MAX_LISTED else "")
+            per_row = wrong.sum(1)[rows]
+            one_each = " (one element each)" if bool((per_row == 1).all()) else ""
+            return f"{count} of its {total} values are wrong, in rows {listed}{one_each}; the rest are right"
+    where = [tuple(int(i) for i in index) for index in wrong.nonzero()[:MAX_LISTED]]
+    more = f" and {count - MAX_LISTED} more" if count > MAX_LISTED else ""
+    return f"{count} of its {total} values are wrong, at {', '.join(map(str, where))}{more}; the rest are right"

@@ -1,0 +1,119 @@
+"""A catalogue of real wrong answers to Exercises 1-3, each with the hint it must produce, and the
+promise that a right answer never gets a hint."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from checker import Status, compare, makemore
+
+HINT_WORDS = ("did you", "sign is flipped", "only the gradient through", "Bessel", "all zeros",
+              "transposed", "values are wrong", "constant factor", "× 2", "÷ 2", "twice")
+
+
+@pytest.fixture(scope="module")
+def lesson():
+    setup = makemore.MakemoreSetup()
+    T = makemore.forward(setup.params, setup.Xb, setup.Yb)
+    G = makemore.autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)
+    return dict(setup=setup, T=T, G=G, n=setup.batch_size, Xb=setup.Xb, Yb=setup.Yb,
+                ex1=makemore.exercise1(setup), ex2=makemore.exercise2(setup), ex3=makemore.exercise3(setup))
+
+
+def onehot_rows(L, value):
+    z = torch.zeros_like(L["T"]["logprobs"])
+    z[range(L["n"]), L["Yb"]] = value
+    return z
+
+
+def dC_assigned(L):
+    dC = torch.zeros_like(L["setup"].params["C"])
+    demb = L["G"]["emb"]
+    for k in range(L["Xb"].shape[0]):
+        for j in range(L["Xb"].shape[1]):
+            dC[L["Xb"][k, j]] = demb[k, j]  # = where += is needed
+    return dC
+
+
+def biased_dhprebn(L):
+    T, n, dh = L["T"], L["n"], L["ex3"].given["dhpreact"]
+    scale = L["setup"].params["bngain"] * T["bnvar_inv"] / n
+    return scale * (n * dh - dh.sum(0) - T["bnraw"] * (dh * T["bnraw"]).sum(0))
+
+
+# (exercise, gradient, a wrong answer, words the hint must contain)
+CATALOGUE = [
+    ("ex1", "dlogprobs", lambda L: onehot_rows(L, -1.0), "did you forget the 1/n"),
+    ("ex1", "dlogprobs", lambda L: onehot_rows(L, 1.0 / L["n"]), "sign is flipped"),
+    ("ex1", "dprobs", lambda L: L["G"]["probs"] / L["n"], "a 1/n was applied twice"),
+    ("ex1", "dcounts_sum_inv", lambda L: L["T"]["counts"] * L["G"]["probs"], "sum the gradient over dim 1 with keepdim=True"),
+    ("ex1", "dcounts", lambda L: L["T"]["counts_sum_inv"] * L["G"]["probs"], "only the gradient through probs"),
+    ("ex1", "dcounts", lambda L: torch.ones_like(L["T"]["counts"]) * L["G"]["counts_sum"], "only the gradient through counts_sum"),
+    # (forgetting the max path instead is harmless: dlogit_maxes is zero in exact arithmetic)
+    ("ex1", "dlogits", lambda L: F.one_hot(L["T"]["logits"].max(1).indices, 27) * L["G"]["logit_maxes"],
+     "only the gradient through logit_maxes"),
+    ("ex1", "dh", lambda L: L["setup"].params["W2"] @ L["G"]["logits"].T, "the dimensions are swapped"),
+    ("ex1", "dW2", lambda L: L["G"]["logits"].T @ L["T"]["h"], "the dimensions are swapped"),
+    ("ex1", "db2", lambda L: L["G"]["logits"].clone(), "sum the gradient over dim 0"),
+    ("ex1", "dhpreact", lambda L: 2 * L["G"]["hpreact"], "× 2"),
+    ("ex1", "dbngain", lambda L: L["T"]["bnraw"] * L["G"]["hpreact"], "sum the gradient over dim 0 with keepdim=True"),
+    ("ex1", "dbndiff2", lambda L: (1.0 / L["n"]) * torch.ones_like(L["T"]["bndiff2"]) * L["G"]["bnvar"], "Bessel"),
+    ("ex1", "dbndiff", lambda L: L["T"]["bnvar_inv"] * L["G"]["bnraw"], "only the gradient through bnraw"),
+    ("ex1", "dbnmeani", lambda L: L["G"]["bndiff"].sum(0, keepdim=True), "sign is flipped"),
+    ("ex1", "dhprebn", lambda L: L["G"]["bndiff"].clone(), "only the gradient through bndiff"),
+    ("ex1", "dW1", lambda L: L["G"]["hprebn"].T @ L["T"]["embcat"], "the dimensions are swapped"),
+    ("ex1", "dembcat", lambda L: torch.zeros(32, 30), "all zeros"),
+    ("ex1", "dC", dC_assigned, "values are wrong, in rows"),
+    ("ex1", "dbnvar", lambda L: 0.5 * L["G"]["bnvar"], "÷ 2"),
+    ("ex1", "dprobs", lambda L: torch.where(torch.arange(27) == 3, torch.tensor(float("nan")), L["G"]["probs"]), "NaN"),
+    ("ex2", "dlogits", lambda L: L["G"]["logits"] * L["n"], "did you forget the 1/n"),
+    ("ex2", "dlogits", lambda L: F.softmax(L["T"]["logits"], 1) / L["n"], "32 of its 864 values are wrong"),
+    ("ex3", "dhprebn", biased_dhprebn, "biased variance"),
+    ("ex3", "dbnbias", lambda L: L["ex3"].given["dhpreact"].sum(0), "keep the summed dimension with keepdim=True"),
+]
+
+
+@pytest.mark.parametrize("exercise, label, wrong, hint", CATALOGUE,
+                         ids=[f"{e}-{g}-{h[:24]}" for e, g, _, h in CATALOGUE])
+def test_each_mistake_gets_its_hint(lesson, exercise, label, wrong, hint):
+    check = lesson[exercise].result(label, wrong(lesson))
+    assert not check.passed
+    assert hint in check.reason, check.reason
+
+
+def test_the_catalogue_is_large_and_varied():
+    assert len(CATALOGUE) >= 20
+    assert len({hint for *_, hint in CATALOGUE}) >= 20
+
+
+def test_keepdim_difference_is_a_hint_when_shapes_are_strict(lesson):
+    G = lesson["G"]
+    check = compare("dbnbias", G["bnbias"].view(-1).clone(), G["bnbias"])
+    assert check.status is Status.INVALID and "keepdim=True" in check.reason
+
+
+def test_transposed_values_of_a_square_gradient():
+    truth = torch.randn(6, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    check = compare("dW", truth.T.float().contiguous(), truth.float(), truth)
+    assert "transposed" in check.reason
+
+
+def test_right_answers_never_get_a_hint(lesson):
+    for exercise in ("ex1", "ex2", "ex3"):
+        ex = lesson[exercise]
+        for label in ex.gradient_names:
+            for answer in (lesson["G"][label[1:]].clone(),):
+                check = ex.result(label, answer)
+                assert check.passed and not any(word in check.reason for word in HINT_WORDS), check.reason
+
+
+def test_difference_plot_never_raises(lesson, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ex = lesson["ex1"]
+    ex.plot("dW1", lesson["G"]["W1"] * 1.1)   # a heatmap
+    ex.plot("dW1", None)                       # not done: the sentence instead
+    ex.plot("demb", lesson["G"]["emb"])        # 3-D: the check instead
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "demb" in out
