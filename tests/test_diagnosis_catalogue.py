@@ -65,6 +65,8 @@ CATALOGUE = [
     ("ex1", "dembcat", lambda L: torch.zeros(32, 30), "all zeros"),
     ("ex1", "dC", dC_assigned, "values are wrong, in rows"),
     ("ex1", "dbnvar", lambda L: 0.5 * L["G"]["bnvar"], "÷ 2"),
+    ("ex1", "dbnvar_inv", lambda L: L["G"]["bnvar_inv"] * L["n"] / (L["n"] - 1), "× 32/31: Bessel"),
+    ("ex1", "dlogprobs", lambda L: onehot_rows(L, -1.0 / L["n"]) * 3.7, "× 3.7 everywhere: a constant factor"),
     ("ex1", "dprobs", lambda L: torch.where(torch.arange(27) == 3, torch.tensor(float("nan")), L["G"]["probs"]), "NaN"),
     ("ex2", "dlogits", lambda L: L["G"]["logits"] * L["n"], "did you forget the 1/n"),
     ("ex2", "dlogits", lambda L: F.softmax(L["T"]["logits"], 1) / L["n"], "32 of its 864 values are wrong"),
