@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-CHECKER_ENV_VAR = "BACKPROP_NINJA_CHECKER"  # the checker package's folder; set by make grade/validate
+CHECKER_ENV_VAR = "BACKPROP_NINJA_CHECKER"  # the checker package's folder; set by make grade
 AUTOGRAD_USE_ENV_VAR = "BACKPROP_NINJA_AUTOGRAD_USE"  # {check grade_id: reason}, from the scan
 KEY_ENV_VAR = "BACKPROP_NINJA_GRADING_KEY"  # makes the pristine copy's module name unguessable
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from checker.notebooks import nbgrader_meta, read, solution_code, solutions_by_id  # noqa: F401 (re-exported)
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LESSONS = ROOT / "lessons"
@@ -22,5 +24,3 @@ def run(*command, cwd=ROOT, timeout=600):
 def notebooks(folder: Path):
     return sorted(p.relative_to(folder) for p in folder.glob("*/*.ipynb"))
 
-
-from checker.notebooks import nbgrader_meta, read, solution_code, solutions_by_id  # noqa: E402,F401
