@@ -93,9 +93,8 @@ class Exercise:
         if check.status in (Status.NOT_DONE, Status.INVALID) or yours.dim() != 2:
             show(check)
             return
-        name = label[1:] if label.startswith("d") else label
-        difference_plot(check.label, yours.reshape(self._references[name].expected.shape),
-                        self._references[name].expected)
+        expected = self._references[check.label[1:]].expected
+        difference_plot(check.label, yours.reshape(expected.shape), expected)
 
     def summary(self) -> Scoreboard:
         """The scoreboard: every gradient of the exercise with its latest check."""

@@ -12,12 +12,12 @@ autograd_scan.py) that the hidden tests read.
 
 import csv
 import json
+import multiprocessing
 import os
 import secrets
 import subprocess
 import sys
 import time
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 
 from .autograd_scan import scan_notebook
+from .notebooks import nbgrader_meta, tool_environment
 from .verify import AUTOGRAD_USE_ENV_VAR, CHECKER_ENV_VAR, KEY_ENV_VAR
 
 GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a learner's run fail
@@ -52,8 +53,7 @@ def submissions(root: Path) -> list[tuple[str, str]]:
 
 def grading_environment(root: Path, seed: int) -> dict:
     return {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **tool_environment(),
         "BACKPROP_NINJA_SEED": str(seed),
         "BACKPROP_NINJA_FAST": "1",  # Exercise 4 trains its short version when graded
         CHECKER_ENV_VAR: str(Path(__file__).resolve().parent),
@@ -80,7 +80,7 @@ def read_submission(folder: Path):
         try:
             notebook = nbformat.read(path, as_version=4)
             nbformat.validate(notebook)
-        except Exception as error:  # invalid JSON or not a notebook: report it, grade the others
+        except Exception as error:  # invalid JSON or not a notebook: this submission is reported, not graded
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             return None, f"{path.name} is not a valid notebook ({first_line}); it was not graded"
         notebooks.append(notebook)
@@ -162,11 +162,10 @@ def write_grades(root: Path, outcomes: list[Outcome], max_scores: dict) -> Path:
 
 
 def max_points(root: Path, assignment: str) -> float:
-    total = 0.0
-    for path in (root / "solutions" / assignment).glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            total += cell.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0
-    return total
+    """The points an assignment's solution notebooks offer."""
+    return sum(nbgrader_meta(cell).get("points", 0) or 0
+               for path in (root / "solutions" / assignment).glob("*.ipynb")
+               for cell in nbformat.read(path, as_version=4).cells)
 
 
 def main(argv=None) -> int:

@@ -202,10 +202,10 @@ BRANCHES = {
 }
 
 
-def branch_contributions(params: dict, Xb, Yb) -> dict:
+def branch_contributions(params: dict, Xb, Yb, grads: dict) -> dict:
     """{tensor: {consumer: the part of d loss / d tensor that flows back through that use alone}},
-    in float64, for every tensor in BRANCHES: what an answer that forgot the other path gives."""
-    grads = autograd_gradients(params, Xb, Yb, torch.float64)
+    in float64, for every tensor in BRANCHES: what an answer that forgot the other path gives.
+    `grads` are the float64 gradients of the consumers."""
     tensors = {k: v.detach() for k, v in forward({k: v.double() for k, v in params.items()}, Xb, Yb).items()}
     contributions = {}
     with torch.enable_grad():
@@ -234,7 +234,8 @@ def exercise1(setup: MakemoreSetup) -> Exercise:
     `dbnmeani = (-dbndiff).sum(0)` does."""
     references = _references(setup, GRADIENT_ORDER)
     references["bndiff2"] = _bessel_mistake(references["bndiff2"], setup.batch_size)
-    _missing_branch_mistakes(references, branch_contributions(setup.params, setup.Xb, setup.Yb))
+    truth = {name: reference.truth for name, reference in references.items()}
+    _missing_branch_mistakes(references, branch_contributions(setup.params, setup.Xb, setup.Yb, truth))
     return Exercise("Exercise 1: backprop through every atomic step", references, allow_keepdim=True,
                     batch_size=setup.batch_size)
 

@@ -1,8 +1,17 @@
 """Reading the course's nbgrader notebooks, for maintainers' tools (tests, benchmarks)."""
 
+import os
+import sys
+from pathlib import Path
+
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def tool_environment() -> dict:
+    """This process's environment with its venv's bin first on PATH: nbgrader runs alembic through PATH."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def read(path):

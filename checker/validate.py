@@ -4,7 +4,6 @@
 autograd use as the grader's runs too, so a learner hears about it before the grade does.
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from .autograd_scan import scan_notebook
+from .notebooks import tool_environment
 
 PASSED = "Success! Your notebook passes all the tests."
 
@@ -30,8 +30,7 @@ def main(argv=None) -> int:
     except Exception as error:
         print(f"{path} is not a valid notebook ({str(error).splitlines()[0] if str(error) else type(error).__name__}).")
         return 1
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run(["nbgrader", "validate", str(path)], env=env, capture_output=True, text=True)
+    done = subprocess.run(["nbgrader", "validate", str(path)], env=tool_environment(), capture_output=True, text=True)
     print(done.stdout.strip())
     findings = scan_notebook(notebook)
     for reason in sorted(set(findings.values())):

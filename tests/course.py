@@ -1,17 +1,14 @@
 """Paths and helpers for tests that drive the course's real tools (make, nbgrader, JupyterLab)."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from checker.notebooks import nbgrader_meta, read, solution_code, solutions_by_id  # noqa: F401 (re-exported)
+from checker.notebooks import nbgrader_meta, read, solution_code, solutions_by_id, tool_environment  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LESSONS = ROOT / "lessons"
-# nbgrader runs alembic through PATH: put this interpreter's venv first.
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+ENV = tool_environment()
 
 
 def run(*command, cwd=ROOT, timeout=600):

@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 
+from checker.grading import max_points
+
 from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id
 
 MAKEMORE = sorted(p.relative_to(SOLUTIONS) for p in SOLUTIONS.glob("0[4-7]_makemore_*/*.ipynb"))
@@ -20,10 +22,6 @@ def lecture_answers(relpath) -> dict:
         assert keepdim in answers["answer_dbnmeani"]
         answers["answer_dbnmeani"] = answers["answer_dbnmeani"].replace(keepdim, "(-dbndiff).sum(0)")
     return answers
-
-
-def max_points(relpath) -> float:
-    return sum(nbgrader_meta(c).get("points", 0) for c in read(SOLUTIONS / relpath).cells)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +58,7 @@ def submit(course, student, relpath, notebook):
 
 @pytest.mark.parametrize("relpath", MAKEMORE, ids=str)
 def test_lecture_answers_full_marks_blank_lesson_zero(scores, relpath):
-    assignment, total = relpath.parts[0], max_points(relpath)
+    assignment, total = relpath.parts[0], max_points(ROOT, relpath.parts[0])
     assert total > 0
     assert scores[(assignment, "lecture")] == (total, total)
     assert scores[(assignment, "blank")] == (0.0, total)
