@@ -13,6 +13,7 @@ Input is validated first (type, placeholder, device, dtype, shape, requires_grad
 gives a `Check` with a sentence saying what is wrong and how to fix it, never an exception.
 """
 
+import reprlib
 from dataclasses import dataclass
 from enum import Enum
 
@@ -78,6 +79,8 @@ def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | Non
     give, and `n`, the batch size, lets factors such as 1/n and n/(n-1) be recognised.
     """
     of = of or (label[1:] if label.startswith("d") else label)
+    if expected.dim() == 0 and _is_real_number(yours):  # a scalar gradient may be a plain number
+        yours = torch.tensor(float(yours), dtype=expected.dtype, device=expected.device)
     problem = _input_problem(label, yours, expected, of, allow_keepdim)
     if problem is not None:
         return problem
@@ -158,7 +161,7 @@ def _input_problem(label, yours, expected, of, allow_keepdim) -> Check | None:
         return invalid(f"{label} is a numpy array; compute it with torch operations on the forward "
                        f"tensors, or convert it with torch.from_numpy({label}).float().")
     if isinstance(yours, (bool, int, float, complex, np.number, np.bool_)):
-        return invalid(f"{label} is a single {type(yours).__name__} ({yours!r}), but it must be {wanted}: "
+        return invalid(f"{label} is a single {type(yours).__name__} ({reprlib.repr(yours)}), but it must be {wanted}: "
                        f"the gradient has one entry for every entry of {of}.")
     if isinstance(yours, (list, tuple)):
         return invalid(f"{label} is a Python {type(yours).__name__}, but it must be {wanted}; "
@@ -189,6 +192,17 @@ def _input_problem(label, yours, expected, of, allow_keepdim) -> Check | None:
         return invalid(f"{label} contains {counts} of its {yours.numel()} values{at}; look for a "
                        f"division by zero, a log of zero or an overflowing exp.")
     return None
+
+
+def _is_real_number(value) -> bool:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an int too big for a float: reported as a single int instead
+        return False
+    return True
+
 
 
 def _shape(t) -> str:

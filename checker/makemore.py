@@ -6,7 +6,6 @@ initialisation and the batch. The forward pass is written in exactly the op orde
 the float32 reference must be bit-identical to what autograd gives for the lesson's own tensors.
 """
 
-import os
 import random
 from dataclasses import replace
 
@@ -14,9 +13,8 @@ import torch
 
 from .data import load_names
 from .exercise import Exercise, Reference
+from .seeding import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
 
-SEED_ENV_VAR = "BACKPROP_NINJA_SEED"
-DEFAULT_SEED = 2147483647  # the seed of the original lecture
 LECTURE_SPLIT_SEED = 42  # the lecture shuffles the names with random.seed(42)
 
 N_EMBD = 10  # dimensionality of the character embedding vectors
@@ -38,12 +36,6 @@ GRADIENT_ORDER = (
     "logits", "h", "W2", "b2", "hpreact", "bngain", "bnbias", "bnraw", "bnvar_inv", "bnvar",
     "bndiff2", "bndiff", "bnmeani", "hprebn", "embcat", "W1", "b1", "emb", "C",
 )
-
-
-def seed_from_env() -> int:
-    """The seed a lesson uses: `BACKPROP_NINJA_SEED` if set (the grader sets its own), else the lecture's."""
-    value = os.environ.get(SEED_ENV_VAR, "").strip()
-    return int(value) if value else DEFAULT_SEED
 
 
 class Vocabulary:

@@ -19,6 +19,8 @@ CHECKER_ENV_VAR = "BACKPROP_NINJA_CHECKER"  # the checker package's folder; set 
 AUTOGRAD_USE_ENV_VAR = "BACKPROP_NINJA_AUTOGRAD_USE"  # {check grade_id: reason}, from the scan
 KEY_ENV_VAR = "BACKPROP_NINJA_GRADING_KEY"  # makes the pristine copy's module name unguessable
 
+# The makemore exercises by their short names. Any other lesson names its exercise as
+# "module:factory", a function of checker.<module> that builds the Exercise from seed_from_env().
 EXERCISES = {
     "exercise1": lambda c: c.makemore.exercise1(c.makemore.MakemoreSetup()),
     "exercise2": lambda c: c.makemore.exercise2(c.makemore.MakemoreSetup()),
@@ -43,6 +45,13 @@ def _pristine_checker():
     return sys.modules[name]
 
 
+def _build_exercise(checker, exercise: str):
+    if exercise in EXERCISES:
+        return EXERCISES[exercise](checker)
+    module, factory = exercise.split(":")
+    return getattr(importlib.import_module(f"{checker.__name__}.{module}"), factory)()
+
+
 def hidden_check(exercise: str, label: str, yours, check_id: str) -> None:
     """Raise (so the cell scores 0) unless `yours` is right by the pristine references and no
     answer cell up to this check reads autograd."""
@@ -51,7 +60,7 @@ def hidden_check(exercise: str, label: str, yours, check_id: str) -> None:
     if check_id in autograd_use:
         raise checker.CheckFailed(f"0 points for {label}: {autograd_use[check_id]}")
     if exercise not in checker.exercises:
-        checker.exercises[exercise] = EXERCISES[exercise](checker)
+        checker.exercises[exercise] = _build_exercise(checker, exercise)
     result = checker.exercises[exercise].result(label, yours)
     if not result.passed:
         raise checker.CheckFailed(f"the grader's own check of {label}: {result.status.value}, {result.reason}")

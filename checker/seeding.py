@@ -1,0 +1,23 @@
+"""The seed every lesson draws its numbers from: the lecture's by default, the grader's when graded.
+
+`make grade` sets BACKPROP_NINJA_SEED, so a lesson's setup cell draws different inputs when graded
+and numbers copied from the learner's own run fail.
+"""
+
+import os
+
+import torch
+
+SEED_ENV_VAR = "BACKPROP_NINJA_SEED"
+DEFAULT_SEED = 2147483647  # the seed of the original lecture
+
+
+def seed_from_env() -> int:
+    """The seed a lesson uses: `BACKPROP_NINJA_SEED` if set (the grader sets its own), else the lecture's."""
+    value = os.environ.get(SEED_ENV_VAR, "").strip()
+    return int(value) if value else DEFAULT_SEED
+
+
+def generator(seed: int | None = None) -> torch.Generator:
+    """A `torch.Generator` seeded with `seed`, or with `seed_from_env()` when no seed is given."""
+    return torch.Generator().manual_seed(seed_from_env() if seed is None else seed)
