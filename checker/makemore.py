@@ -13,7 +13,7 @@ import torch
 
 from .data import load_names
 from .exercise import Exercise, Reference
-from .seeding import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
+from .environment import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
 
 LECTURE_SPLIT_SEED = 42  # the lecture shuffles the names with random.seed(42)
 

@@ -5,27 +5,20 @@ returns every tensor a backward pass needs, CS231n-style, as a `cache` dict. `au
 baseline a manual step is timed against, and `FastStep` is the "going further" manual step.
 """
 
-import os
-
 import torch
 import torch.nn.functional as F
 
+from .environment import FAST_ENV_VAR, fast_mode  # noqa: F401 (FAST_ENV_VAR re-exported)
 from .exercise import Exercise
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references, autograd_gradients
 
 N_HIDDEN = 200  # Exercise 4 trains the lecture's bigger network
 MAX_STEPS = 200_000
-FAST_ENV_VAR = "BACKPROP_NINJA_FAST"
 FAST_STEPS = 4_000  # what CI runs: enough for the loss to fall clearly
 FAST_LOSS_BELOW = 2.5  # mean training loss over the last 1,000 fast-mode steps must be below this
 # The lecture reports val 2.1099 after 200,000 steps with its own unseeded draw of bngain and
 # bnbias; the same recipe with this course's seeded draw reaches 2.1118 (measured on CPU, torch 2.13).
 FULL_VAL_LOSS = 2.12
-
-
-def fast_mode() -> bool:
-    """True when `BACKPROP_NINJA_FAST` is set to anything but '' or '0': train briefly, for CI."""
-    return os.environ.get(FAST_ENV_VAR, "").strip() not in ("", "0")
 
 
 def max_steps() -> int:

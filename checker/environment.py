@@ -1,7 +1,8 @@
-"""The seed every lesson draws its numbers from: the lecture's by default, the grader's when graded.
+"""What a lesson reads from the environment: its seed, and whether to run briefly (fast mode).
 
 `make grade` sets BACKPROP_NINJA_SEED, so a lesson's setup cell draws different inputs when graded
-and numbers copied from the learner's own run fail.
+and numbers copied from the learner's own run fail. Tests and grading set BACKPROP_NINJA_FAST, so
+training cells run a short version.
 """
 
 import os
@@ -21,3 +22,11 @@ def seed_from_env() -> int:
 def generator(seed: int | None = None) -> torch.Generator:
     """A `torch.Generator` seeded with `seed`, or with `seed_from_env()` when no seed is given."""
     return torch.Generator().manual_seed(seed_from_env() if seed is None else seed)
+
+
+FAST_ENV_VAR = "BACKPROP_NINJA_FAST"
+
+
+def fast_mode() -> bool:
+    """True when `BACKPROP_NINJA_FAST` is set to anything but '' or '0': train briefly, for CI."""
+    return os.environ.get(FAST_ENV_VAR, "").strip() not in ("", "0")
