@@ -96,7 +96,7 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
         return Outcome(student, assignment, "invalid notebook", problem)
     findings = {}
     for notebook in notebooks:
-        findings.update(scan_notebook(notebook))
+        findings.update(scan_notebook(notebook, assignment))
     os.environ[AUTOGRAD_USE_ENV_VAR] = json.dumps(findings)  # the kernel inherits it
     result = _worker_api.autograde(assignment, student, force=True, create=True)
     log = (result.get("log") or "") + (result.get("error") or "")

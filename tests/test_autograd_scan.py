@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from checker.autograd_scan import autograd_use, scan_notebook
+from checker.autograd_scan import autograd_use, rule_for, scan_notebook
 
 
 @pytest.mark.parametrize("source, found", [
@@ -50,3 +50,20 @@ def test_checks_from_the_first_offense_on_are_flagged():
     findings = scan_notebook(nb)
     assert set(findings) == {"check_b", "check_c"}
     assert findings["check_b"].startswith("cell 4 line 1 uses `.grad`")
+
+
+@pytest.mark.parametrize("lesson, source, found", [
+    # the scalar engine: the learner's own .grad and .backward() are the lesson; torch is not allowed
+    ("02_scalar_autograd_engine", "self.grad += out.grad\nout.backward()", None),
+    ("02_scalar_autograd_engine", "import torch", "line 1 imports `torch`"),
+    ("02_scalar_autograd_engine", "x = 1\ny = torch.tensor(2.0)", "line 2 uses PyTorch"),
+    # the capstone: subclassing torch.autograd.Function is the lesson; reading gradients is not
+    ("08_capstone_autograd_function", "class Tanh(torch.autograd.Function):\n    pass", None),
+    ("08_capstone_autograd_function", "from torch.autograd import Function", None),
+    ("08_capstone_autograd_function", "g = torch.autograd.grad(y, x)", "line 1 uses `.grad`"),
+    ("08_capstone_autograd_function", "y.backward()", "line 1 uses `.backward(`"),
+    # every other lesson: the default rule
+    ("04_makemore_atomic_backprop", "from torch.autograd import Function", "line 1 imports `torch.autograd`"),
+])
+def test_lessons_that_use_autograds_vocabulary_have_their_own_rule(lesson, source, found):
+    assert autograd_use(source, rule_for(lesson)) == found
