@@ -11,12 +11,13 @@ RUN         := PATH="$(BIN):$$PATH"
 # Where `make lessons` writes; the freshness test points it at a temporary folder.
 RELEASE_DIR ?= lessons
 GRADEBOOK   ?= sqlite:///gradebook.db
-# Extra JupyterLab options, e.g. LAB_ARGS="--no-browser --ServerApp.port=8899".
+# The folder JupyterLab opens, and extra options, e.g. LAB_ARGS="--no-browser --ServerApp.port=8899".
+LAB_DIR     ?= lessons
 LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lessons grade validate bench train venv clean
+.PHONY: lab test e2e lessons grade validate bench train venv clean
 
 venv: $(STAMP)
 
@@ -28,10 +29,22 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(RUN) jupyter lab --notebook-dir=lessons --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
+	$(RUN) jupyter lab --notebook-dir="$(LAB_DIR)" --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(RUN) python -m pytest
+
+# The student's path in a real browser (e2e/test_browser.py): JupyterLab driven in Debian's
+# Chromium by Playwright, which is installed only for this target. Screenshots: e2e/screenshots/.
+CHROMIUM    ?= /usr/bin/chromium
+E2E_STAMP   := $(VENV)/.installed-e2e
+$(E2E_STAMP): $(STAMP) requirements-e2e.txt
+	$(BIN)/python -m pip install --quiet -r requirements-e2e.txt
+	touch $(E2E_STAMP)
+
+e2e: $(E2E_STAMP)
+	@test -x "$(CHROMIUM)" || { echo "make e2e drives Debian's Chromium, and $(CHROMIUM) is not there: install it with 'sudo apt-get install chromium' (or point CHROMIUM= at a Chromium binary)."; exit 1; }
+	$(RUN) CHROMIUM="$(CHROMIUM)" python -m pytest -p no:xdist -o addopts="-p no:cacheprovider" e2e
 
 lessons: $(STAMP)
 	$(RUN) nbgrader generate_assignment --force \

@@ -102,8 +102,18 @@ class Scoreboard:
     def headline(self) -> str:
         counts = {s: sum(c.status is s for c in self.checks) for s in Status}
         parts = [f"{self.correct}/{self.total} correct"]
-        parts += [f"{counts[s]} {s.value}" for s in (Status.WRONG, Status.INVALID, Status.NOT_DONE) if counts[s]]
+        parts += [f"{counts[s]} {s.value}{self._which(s)}" for s in (Status.WRONG, Status.INVALID, Status.NOT_DONE)
+                  if counts[s]]
         return f"{self.title}: " + ", ".join(parts)
+
+    def _which(self, status: Status, at_most: int = 4) -> str:
+        """' (dC, dW1)': which gradients to look at, so a wrong row need not be hunted for in a long table.
+        Not-done gradients are named only when few are left."""
+        labels = [c.label for c in self.checks if c.status is status]
+        if status is Status.NOT_DONE and len(labels) > at_most:
+            return ""
+        shown = ", ".join(labels[:at_most]) + (", …" if len(labels) > at_most else "")
+        return f" ({shown})"
 
     def __str__(self):
         return self.headline() + "\n" + checks_text(self.checks)

@@ -70,7 +70,7 @@ def test_scoreboard_lists_every_gradient(ex, references):
     ex.result("dprobs", torch.zeros(32, 27))
     ex.result("dcounts", [1, 2])
     board = ex.summary()
-    assert board.headline().endswith("1/26 correct, 1 wrong, 1 cannot check, 23 not done yet")
+    assert board.headline().endswith("1/26 correct, 1 wrong (dprobs), 1 cannot check (dcounts), 23 not done yet")
     assert [c.label for c in board.checks] == [f"d{n}" for n in makemore.GRADIENT_ORDER]
     assert "<table" in board._repr_html_() and "dC" in str(board)
 

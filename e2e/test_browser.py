@@ -1,0 +1,197 @@
+"""The student's path in a real browser: `make lab`'s JupyterLab in headless Chromium runs lessons
+and shows the checker's HTML reports. Run with `make e2e` (needs Debian's chromium package).
+
+Three copies of Exercise 1 are opened in a temporary folder (the course's own notebooks are never
+written to): the blank lesson, the instructor's solution, and the solution with one slip. Each is
+run with JupyterLab's own "Run All Cells" menu item. Screenshots go to e2e/screenshots/.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from checker.notebooks import nbgrader_meta, tool_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = "04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb"
+GRADIENTS = 26
+SCREENSHOTS = ROOT / "e2e" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Headless, and quiet: without the background-networking flags Chromium keeps trying the network.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"]
+# Every cell in the DOM (JupyterLab otherwise renders only the cells in view), and no news prompt.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
+RUN_TIMEOUT_MS = 180_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_a_slip(notebook):
+    """The solution with dC doubled: the browser must show that one row as wrong."""
+    for cell in notebook.cells:
+        if nbgrader_meta(cell).get("grade_id") == "answer_dC":
+            cell.source = cell.source.replace("### END SOLUTION", "dC = dC * 2  # a slip\n### END SOLUTION")
+            return notebook
+    raise AssertionError("the Exercise 1 solution has no answer_dC cell")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """`make lab` on a temporary folder with the three notebooks; yields (url, token)."""
+    work = tmp_path_factory.mktemp("lab")
+    folder = work / "notebooks"
+    folder.mkdir()
+    shutil.copy(ROOT / "lessons" / NOTEBOOK, folder / "blank.ipynb")
+    shutil.copy(ROOT / "solutions" / NOTEBOOK, folder / "solution.ipynb")
+    nbformat.write(with_a_slip(nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)), folder / "slip.ipynb")
+    settings = work / "settings"
+    for name, values in LAB_SETTINGS.items():
+        (settings / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings / name).write_text(json.dumps(values))
+    port, token = free_port(), os.urandom(16).hex()
+    log = open(work / "lab.log", "w+")
+    server = subprocess.Popen(
+        ["make", "-s", "lab", f"LAB_DIR={folder}",
+         f"LAB_ARGS=--no-browser --ServerApp.port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token}"],
+        cwd=ROOT, env={**tool_environment(), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+                       "JUPYTER_RUNTIME_DIR": str(work / "runtime")},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert server.poll() is None, f"make lab exited early:\n{(work / 'lab.log').read_text()}"
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"JupyterLab did not answer within 60 s:\n{(work / 'lab.log').read_text()}")
+        yield url, token
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def run_all_cells(browser, lab, name):
+    """Open `name` in JupyterLab, run every cell from the Run menu, wait for the last one."""
+    url, token = lab
+    page = browser.new_page()
+    # a workspace of its own, so JupyterLab does not reopen the notebooks of the other tests
+    page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?reset&token={token}")
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+    expect(notebook.locator(".jp-CodeCell").first).to_be_visible(timeout=60_000)
+    expect(page.locator(".jp-StatusBar-TextItem", has_text="Idle").first).to_be_visible(timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    # Every code cell's prompt shows an execution count once it has run: "[12]:", not "[ ]:" or "[*]:".
+    page.wait_for_function("""() => {
+        const prompts = [...document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
+        return prompts.length > 0 && prompts.every(text => /^\\[\\d+\\]:$/.test(text));
+    }""", timeout=RUN_TIMEOUT_MS)
+    return page, notebook
+
+
+def reports(notebook):
+    return notebook.locator("table.backprop-ninja-report")
+
+
+def scoreboard(notebook):
+    return reports(notebook).filter(has=notebook.page.locator("caption")).last
+
+
+def row(table, label):
+    """The row of one gradient: its first cell is exactly `label`."""
+    return table.locator("tbody tr").filter(has=table.page.locator("td:first-child code", has_text=re.compile(f"^{label}$")))
+
+
+def shoot(locator, name):
+    """An element's screenshot; the viewport grows first, so a long table is not cut off."""
+    locator.page.set_viewport_size({"width": 1400, "height": max(1000, int(locator.bounding_box()["height"]) + 200)})
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=SCREENSHOTS / name)
+
+
+def test_the_solution_shows_every_check_passed_and_a_full_scoreboard(browser, lab):
+    page, notebook = run_all_cells(browser, lab, "solution.ipynb")
+    board = scoreboard(notebook)
+    expect(board.locator("caption")).to_contain_text(f"{GRADIENTS}/{GRADIENTS} correct")
+    verdicts = board.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    assert verdicts == ["✓ correct"] * GRADIENTS, f"scoreboard verdicts: {verdicts}"
+    # each check cell showed its own row (the lesson's diagnosis demo adds rows of its own)
+    passed = reports(notebook).locator("tbody tr", has_text="✓ correct")
+    assert passed.count() >= 2 * GRADIENTS
+    shoot(reports(notebook).first, "solution_first_check.png")
+    shoot(board, "solution_scoreboard.png")
+    page.screenshot(path=SCREENSHOTS / "solution_page.png")
+    page.close()
+
+
+def test_the_blank_lesson_runs_to_the_end_and_says_not_done_yet(browser, lab):
+    page, notebook = run_all_cells(browser, lab, "blank.ipynb")
+    board = scoreboard(notebook)
+    expect(board.locator("caption")).to_contain_text(f"0/{GRADIENTS} correct, {GRADIENTS} not done yet")
+    first = reports(notebook).first
+    expect(first).to_contain_text("not done yet: replace the placeholder `dlogprobs = None`")
+    # the failing check is one line, not a traceback from the checker
+    error = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first
+    expect(error).to_contain_text("CheckFailed: dlogprobs is not done yet: see the report above.")
+    expect(error).not_to_contain_text("Traceback")
+    shoot(first, "blank_first_check.png")
+    shoot(board, "blank_scoreboard.png")
+    page.close()
+
+
+def test_a_wrong_answer_stands_out(browser, lab):
+    page, notebook = run_all_cells(browser, lab, "slip.ipynb")
+    board = scoreboard(notebook)
+    expect(board.locator("caption")).to_contain_text(f"{GRADIENTS - 1}/{GRADIENTS} correct, 1 wrong (dC)")
+    wrong = row(board, "dC")
+    expect(wrong).to_contain_text("✗ wrong")
+    expect(wrong).to_contain_text("× 2")
+    badge = wrong.locator("td:nth-child(2) span")
+    assert badge.evaluate("b => getComputedStyle(b).backgroundColor") != \
+        row(board, "dW1").locator("td:nth-child(2) span").evaluate(
+            "b => getComputedStyle(b).backgroundColor"), "a wrong verdict must not look like a correct one"
+    shoot(board, "slip_scoreboard.png")
+    page.close()
