@@ -4,7 +4,8 @@
 
 Each submission is autograded on its own (worker processes each run nbgrader's API, one
 submission at a time, each notebook in its own kernel), so a dead kernel (os._exit, a segfault)
-costs only that submission. Every submission gets a row in grades.csv with a status and
+costs only that submission. Kernels are forked from a warm zygote (see warm_kernels.py) that has
+already imported torch: a fresh process per notebook, without the seconds of start-up. Every submission gets a row in grades.csv with a status and
 a reason, including notebooks that are not valid JSON or could not be run. Grading uses its own
 seed, so numbers copied from the learner's run fail, and a scan for autograd use (see
 autograd_scan.py) that the hidden tests read.
@@ -26,6 +27,7 @@ import nbformat
 
 from .autograd_scan import scan_notebook
 from .notebooks import nbgrader_meta, tool_environment
+from .warm_kernels import use_warm_kernels
 from .verify import AUTOGRAD_USE_ENV_VAR, CHECKER_ENV_VAR, KEY_ENV_VAR
 
 GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a learner's run fail
@@ -114,7 +116,7 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
 _worker_api = None
 
 
-def _start_worker(root: Path, env: dict, cell_timeout: int) -> None:
+def _start_worker(root: Path, env: dict, cell_timeout: int, warm_kernels: bool) -> None:
     """Load nbgrader and the course's configuration once per worker process."""
     global _worker_api
     from nbgrader.apps import NbGraderAPI
@@ -129,6 +131,8 @@ def _start_worker(root: Path, env: dict, cell_timeout: int) -> None:
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
     config.Execute.timeout = cell_timeout
+    if warm_kernels:
+        use_warm_kernels(config)
     _worker_api = NbGraderAPI(config=config)
 
 
@@ -175,6 +179,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
     parser.add_argument("--seed", type=int, default=GRADING_SEED)
     parser.add_argument("--cell-timeout", type=int, default=120, help="seconds a cell may run")
+    parser.add_argument("--cold-kernels", action="store_true",
+                        help="start every kernel from scratch instead of forking it from a warm zygote")
     args = parser.parse_args(argv)
     root = Path.cwd()
     if not (root / "solutions").is_dir() or not (root / "nbgrader_config.py").is_file():
@@ -189,7 +195,7 @@ def main(argv=None) -> int:
     print(f"Grading {len(todo)} submissions, {args.jobs} at a time (seed {args.seed}).", flush=True)
     started, outcomes = time.perf_counter(), []
     workers = ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_start_worker, initargs=(root, env, args.cell_timeout))
+                                  initializer=_start_worker, initargs=(root, env, args.cell_timeout, not args.cold_kernels))
     with workers as pool:
         futures = [pool.submit(grade_one, root, s, a) for s, a in todo]
         for done, future in enumerate(as_completed(futures), 1):

@@ -1,0 +1,77 @@
+"""The zygote of `make grade`'s warm kernels (see warm_kernels.py), run as `python kernel_zygote.py`.
+
+It imports torch and ipykernel once, then forks one kernel per request line on stdin. Only
+third-party modules are preloaded, never the checker, and nothing here starts a thread, so a forked
+kernel starts from the state a fresh one would (Python's and numpy's random generators are reseeded
+after the fork). Only the standard library is imported at top level.
+"""
+
+import json
+import os
+import signal
+import sys
+
+PRELOADED = ("torch", "numpy", "matplotlib", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
+
+
+
+def _reap(signum, frame):
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _become_kernel(request: dict) -> None:
+    """In the forked child: become `python -m ipykernel_launcher ...` with the request's cwd and env."""
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit if the zygote goes
+        sys.path[0] = os.getcwd()  # as `python -m` sets it for a fresh kernel
+        import random
+
+        import numpy
+
+        random.seed()
+        numpy.random.seed()
+        from ipykernel.kernelapp import launch_new_instance
+
+        argv = request["argv"]
+        launch_new_instance(argv=argv[argv.index("ipykernel_launcher") + 1:])
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def serve() -> None:
+    """Preload, then fork one kernel per request line on stdin until stdin closes."""
+    import importlib
+
+    del sys.path[0]  # this script's folder, the checker package: its modules must not shadow others
+    for module in PRELOADED:
+        importlib.import_module(module)
+    signal.signal(signal.SIGCHLD, _reap)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            pid = os.fork()
+        except OSError as error:
+            print(json.dumps({"error": str(error)}), flush=True)
+            continue
+        if pid == 0:
+            _become_kernel(request)
+        print(json.dumps({"pid": pid}), flush=True)
+
+
+if __name__ == "__main__":
+    serve()
