@@ -16,6 +16,7 @@ from .exercise import Exercise, Reference
 from .environment import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
 
 LECTURE_SPLIT_SEED = 42  # the lecture shuffles the names with random.seed(42)
+PYTORCH_DEFAULT_SEED = 67280421310721  # where torch.Generator() starts: the lecture's bngain, bnbias
 
 N_EMBD = 10  # dimensionality of the character embedding vectors
 N_HIDDEN = 64  # neurons in the hidden layer
@@ -79,10 +80,13 @@ def split_words(words, seed: int):
 
 
 def init_parameters(vocab_size: int, generator: torch.Generator, n_embd: int = N_EMBD,
-                    n_hidden: int = N_HIDDEN, block_size: int = BLOCK_SIZE) -> dict:
+                    n_hidden: int = N_HIDDEN, block_size: int = BLOCK_SIZE,
+                    bn_generator: torch.Generator | None = None) -> dict:
     """The lecture's initialisation. Biases and batchnorm parameters are small random numbers rather
-    than 0 and 1, so that a wrong gradient formula cannot hide behind a zero."""
+    than 0 and 1, so that a wrong gradient formula cannot hide behind a zero. `bngain` and `bnbias`
+    come from `bn_generator` if given (see MakemoreSetup), else from `generator` after the rest."""
     g = generator
+    bn = bn_generator or generator
     fan_in = n_embd * block_size
     return {
         "C": torch.randn((vocab_size, n_embd), generator=g),
@@ -90,8 +94,8 @@ def init_parameters(vocab_size: int, generator: torch.Generator, n_embd: int = N
         "b1": torch.randn(n_hidden, generator=g) * 0.1,
         "W2": torch.randn((n_hidden, vocab_size), generator=g) * 0.1,
         "b2": torch.randn(vocab_size, generator=g) * 0.1,
-        "bngain": torch.randn((1, n_hidden), generator=g) * 0.1 + 1.0,
-        "bnbias": torch.randn((1, n_hidden), generator=g) * 0.1,
+        "bngain": torch.randn((1, n_hidden), generator=bn) * 0.1 + 1.0,
+        "bnbias": torch.randn((1, n_hidden), generator=bn) * 0.1,
     }
 
 
@@ -153,10 +157,13 @@ class MakemoreSetup:
         self.Xtr, self.Ytr = build_dataset(train, self.vocab)
         self.Xdev, self.Ydev = build_dataset(val, self.vocab)
         self.Xte, self.Yte = build_dataset(test, self.vocab)
-        # One generator for everything random after the split: the lecture's initialisation order
-        # (its C, W1, b1, W2, b2 exactly; its bngain and bnbias were unseeded), then the batches.
+        # The lecture's own sources of randomness: its seeded generator draws C, W1, b1, W2 and b2,
+        # then the batches; it drew bngain and bnbias without a generator, from torch's global one,
+        # which in a fresh process starts from PyTorch's default seed. Any other seed (the grader's)
+        # draws everything from one generator.
         generator = torch.Generator().manual_seed(self.seed)
-        self.params = init_parameters(len(self.vocab), generator, n_hidden=n_hidden)
+        bn_generator = torch.Generator().manual_seed(PYTORCH_DEFAULT_SEED) if self.seed == DEFAULT_SEED else None
+        self.params = init_parameters(len(self.vocab), generator, n_hidden=n_hidden, bn_generator=bn_generator)
         self.generator = generator  # continues after the batch: training draws its batches from it
         self.batch_size = batch_size
         ix = torch.randint(0, self.Xtr.shape[0], (batch_size,), generator=generator)

@@ -20,6 +20,24 @@ def test_same_seed_same_numbers_other_seed_other_numbers(setup):
     assert not torch.equal(setup.Xtr, other.Xtr)
 
 
+def test_the_default_seed_draws_as_the_lecture_did():
+    """The lecture's generator draws C, W1, b1, W2, b2, then the batch; bngain and bnbias came from
+    torch's global generator, which started from PyTorch's default seed."""
+    setup = makemore.MakemoreSetup(seed=makemore.DEFAULT_SEED)
+    g = torch.Generator().manual_seed(2147483647)
+    C = torch.randn((27, makemore.N_EMBD), generator=g)
+    W1 = torch.randn((30, makemore.N_HIDDEN), generator=g)
+    b1 = torch.randn(makemore.N_HIDDEN, generator=g)
+    torch.randn((makemore.N_HIDDEN, 27), generator=g), torch.randn(27, generator=g)
+    ix = torch.randint(0, setup.Xtr.shape[0], (makemore.BATCH_SIZE,), generator=g)
+    assert torch.equal(setup.params["C"], C) and torch.equal(setup.params["b1"], b1 * 0.1)
+    assert torch.allclose(setup.params["W1"], W1 * (5 / 3) / 30**0.5)
+    assert torch.equal(setup.Xb, setup.Xtr[ix])
+    fresh = torch.Generator()
+    assert fresh.initial_seed() == makemore.PYTORCH_DEFAULT_SEED
+    assert torch.equal(setup.params["bngain"], torch.randn((1, makemore.N_HIDDEN), generator=fresh) * 0.1 + 1.0)
+
+
 def test_seed_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(makemore.SEED_ENV_VAR, "7")
     assert makemore.seed_from_env() == 7

@@ -56,7 +56,7 @@ def test_training_check(monkeypatch, capsys):
     assert "✓ trained" in capsys.readouterr().out
     monkeypatch.setenv(training.FAST_ENV_VAR, "0")
     assert training.max_steps() == 200_000
-    with pytest.raises(CheckFailed, match=r"validation loss 2.1300 \(goal: at most 2.12\)"):
+    with pytest.raises(CheckFailed, match=r"validation loss 2.1300 \(goal: at most 2.11\)"):
         training.check_training([0.3], 2.13)
 
 
