@@ -13,6 +13,9 @@ import pytest
 # Notebooks run in fast mode under test (Exercise 4 trains 4,000 steps, not 200,000). Kernels
 # started by nbval and nbgrader inherit this process's environment.
 os.environ.setdefault("BACKPROP_NINJA_FAST", "1")
+# Two notebooks run at once on two cores: one thread each, or PyTorch's thread pools fight over the
+# cores and tiny operations wait milliseconds for a thread to wake.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def _is_graded_cell(item) -> bool:

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 
+# What a course kernel imports anyway: torch, and ipykernel itself.
 PRELOADED = ("torch", "numpy", "matplotlib", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
 
 
@@ -59,6 +60,11 @@ def serve() -> None:
     del sys.path[0]  # this script's folder, the checker package: its modules must not shadow others
     for module in PRELOADED:
         importlib.import_module(module)
+    import threading
+
+    if threading.active_count() > 1:  # forking a process with threads is unsafe: refuse
+        print(json.dumps({"ready": False, "error": f"{threading.active_count()} threads after preloading"}), flush=True)
+        return
     signal.signal(signal.SIGCHLD, _reap)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

@@ -40,19 +40,29 @@ def is_plain_ipykernel(argv: list) -> bool:
 class Zygote:
     """The worker's handle on its zygote process (started lazily, once)."""
 
-    _instance = None
+    _instance = None  # False once it has failed to start
 
-    def __init__(self):
-        self.process = subprocess.Popen([sys.executable, str(ZYGOTE)], stdin=subprocess.PIPE,
+    def __init__(self, interpreter_options: tuple):
+        # the kernels' interpreter options (-X...) are the zygote's: its kernels inherit its interpreter
+        self.options = interpreter_options
+        self.process = subprocess.Popen([sys.executable, *interpreter_options, str(ZYGOTE)], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True, bufsize=1)
-        ready = self.process.stdout.readline()
-        if json.loads(ready or "{}").get("ready") is not True:
-            raise RuntimeError("the kernel zygote did not start")
+        ready = json.loads(self.process.stdout.readline() or "{}")
+        if ready.get("ready") is not True:
+            raise RuntimeError(f"the kernel zygote did not start: {ready.get('error', 'no reply')}")
 
     @classmethod
-    def shared(cls) -> "Zygote":
-        if cls._instance is None or cls._instance.process.poll() is not None:
-            cls._instance = cls()
+    def shared(cls, interpreter_options: tuple) -> "Zygote | None":
+        """This process's zygote, started on first use; None if it cannot start (kernels then start cold)."""
+        if cls._instance is False:
+            return None
+        if cls._instance is None or cls._instance.process.poll() is not None or \
+                cls._instance.options != interpreter_options:
+            try:
+                cls._instance = cls(interpreter_options)
+            except (OSError, RuntimeError, ValueError):
+                cls._instance = False
+                return None
         return cls._instance
 
     def fork(self, argv: list, env: dict, cwd: str) -> int:
@@ -108,10 +118,13 @@ class WarmKernelManager(AsyncKernelManager):
     """A kernel manager that forks the course's kernels from the worker's zygote."""
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if not is_plain_ipykernel(kernel_cmd):
+        zygote = None
+        if is_plain_ipykernel(kernel_cmd):
+            zygote = Zygote.shared(tuple(kernel_cmd[1:kernel_cmd.index("ipykernel_launcher") - 1]))
+        if zygote is None:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         provisioner = self.provisioner  # a LocalProvisioner; its pre_launch chose the ports
-        pid = Zygote.shared().fork(kernel_cmd, dict(kw.get("env") or os.environ), str(kw.get("cwd") or os.getcwd()))
+        pid = zygote.fork(kernel_cmd, dict(kw.get("env") or os.environ), str(kw.get("cwd") or os.getcwd()))
         provisioner.process = ForkedKernel(pid)
         provisioner.pid, provisioner.pgid = pid, None  # signal the kernel itself, through its pidfd
         provisioner.cwd = kw.get("cwd")

@@ -1,16 +1,17 @@
-"""Real nbgrader runs over the makemore lessons: the lecture's reference answers earn full marks,
-the blank lessons earn 0."""
+"""`make grade` over every lesson: the reference answers (for the makemore exercises, written the
+lecture's way) earn full marks under the grader's own seed, and the blank lessons earn 0."""
 
 import csv
 import shutil
 
+import nbformat
 import pytest
 
 from checker.grading import max_points
 
-from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id
+from course import LESSONS, ROOT, SOLUTIONS, nbgrader_meta, notebooks, read, run, solutions_by_id
 
-MAKEMORE = sorted(p.relative_to(SOLUTIONS) for p in SOLUTIONS.glob("0[4-7]_makemore_*/*.ipynb"))
+ALL = notebooks(SOLUTIONS)
 
 
 def lecture_answers(relpath) -> dict:
@@ -24,41 +25,37 @@ def lecture_answers(relpath) -> dict:
     return answers
 
 
+def answered(relpath):
+    """The released lesson with the reference answers typed into its answer cells."""
+    lesson = read(LESSONS / relpath)
+    answers = lecture_answers(relpath)
+    for cell in lesson.cells:
+        if nbgrader_meta(cell).get("solution"):
+            placeholder = cell.source.splitlines()[0]
+            cell.source = placeholder + "\n" + answers[nbgrader_meta(cell)["grade_id"]]
+    return lesson
+
+
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
-    """{(assignment, student): (score, max_score)} after generating, submitting and autograding."""
+    """{(assignment, student): (score, max_score, status)} after one `make grade` of every lesson."""
     course = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    for relpath in MAKEMORE:
-        assignment = relpath.parts[0]
-        shutil.copytree(SOLUTIONS / assignment, course / "solutions" / assignment)
-        run("nbgrader", "generate_assignment", assignment, cwd=course)
-        lesson = read(course / "lessons" / relpath)
-        submit(course, "blank", relpath, lesson)
-        answers = lecture_answers(relpath)
-        for cell in lesson.cells:
-            if nbgrader_meta(cell).get("solution"):
-                placeholder = cell.source.splitlines()[0]
-                cell.source = placeholder + "\n" + answers[nbgrader_meta(cell)["grade_id"]]
-        submit(course, "lecture", relpath, lesson)
-        run("nbgrader", "autograde", assignment, cwd=course)
-    run("nbgrader", "export", cwd=course)
+    shutil.copytree(SOLUTIONS, course / "solutions")
+    for relpath in ALL:
+        for student, notebook in (("blank", read(LESSONS / relpath)), ("reference", answered(relpath))):
+            path = course / "submitted" / student / relpath
+            path.parent.mkdir(parents=True)
+            nbformat.write(notebook, path)
+    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2")
     with open(course / "grades.csv") as f:
-        return {(row["assignment"], row["student_id"]): (float(row["score"]), float(row["max_score"]))
+        return {(row["assignment"], row["student_id"]): (float(row["score"]), float(row["max_score"]), row["status"])
                 for row in csv.DictReader(f)}
 
 
-def submit(course, student, relpath, notebook):
-    import nbformat
-
-    path = course / "submitted" / student / relpath
-    path.parent.mkdir(parents=True)
-    nbformat.write(notebook, path)
-
-
-@pytest.mark.parametrize("relpath", MAKEMORE, ids=str)
-def test_lecture_answers_full_marks_blank_lesson_zero(scores, relpath):
+@pytest.mark.parametrize("relpath", ALL, ids=str)
+def test_reference_answers_full_marks_blank_lesson_zero(scores, relpath):
     assignment, total = relpath.parts[0], max_points(ROOT, relpath.parts[0])
     assert total > 0
-    assert scores[(assignment, "lecture")] == (total, total)
-    assert scores[(assignment, "blank")] == (0.0, total)
+    assert scores[(assignment, "reference")] == (total, total, "graded")
+    assert scores[(assignment, "blank")] == (0.0, total, "graded")
