@@ -1,0 +1,517 @@
+"""The capstone: your backward passes as `torch.autograd.Function`s, checked three ways.
+
+    ex = capstone.functions_exercise()     # four Functions to write, on inputs drawn from the seed
+    ex.check("Linear", Linear)             # forward, gradcheck and every gradient; raises unless correct
+    capstone.gradcheck_report("Linear", Linear, {"x": x, "weight": w, "bias": b})   # gradcheck alone
+
+A Function is checked by running it here, where `.backward()` is allowed: its forward against the
+plain-PyTorch formula, its backward with `torch.autograd.gradcheck` in float64 (against central
+differences), and its float32 gradients against autograd's through the plain-PyTorch formula (the
+verdict of compare.py). Whatever the learner's class does wrong (no class, a missing staticmethod,
+the wrong number of gradients, an exception) becomes one sentence, never a traceback.
+"""
+
+import importlib
+import inspect
+import reprlib
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+import torch
+import torch.nn.functional as F
+
+from . import training
+from .compare import Check, Status
+from .environment import fast_mode, generator, seed_from_env
+from .errors import CheckFailed
+from .exercise import Exercise
+from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references
+from .references import autograd_references, function_gradients
+from .report import Scoreboard, show
+
+# torch.autograd.gradcheck's defaults, named so that the checker's own measurement uses the same.
+GRADCHECK_EPS = 1e-6  # the finite-difference step
+GRADCHECK_ATOL = 1e-5
+GRADCHECK_RTOL = 1e-3
+GradcheckError = importlib.import_module("torch.autograd.gradcheck").GradcheckError
+
+TRAIN_STEPS = 10_000
+FAST_TRAIN_STEPS = 1_000  # CI and grading: enough for the two loss curves to fall together
+
+
+class _Unusable(Exception):
+    """Internal: the learner's Function cannot be run; `sentence` says why."""
+
+    def __init__(self, sentence: str, status: Status = Status.INVALID):
+        super().__init__(sentence)
+        self.sentence, self.status = sentence, status
+
+
+# ---------------------------------------------------------------- running the learner's Function
+
+@contextmanager
+def _one_thread():
+    """Checks run on tiny tensors, where a second thread only adds its wake-up time: up to
+    milliseconds per operation on a busy machine, for none of the work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _function_problem(name: str, function) -> None:
+    """Raise _Unusable unless `function` is a Function subclass with static forward and backward."""
+    if function is None or function is Ellipsis:
+        raise _Unusable(f"not done yet: replace the placeholder `{name} = None` with your class, "
+                        f"`class {name}(torch.autograd.Function):`.", Status.NOT_DONE)
+    if isinstance(function, torch.autograd.Function):
+        raise _Unusable(f"{name} is an instance of your class; pass the class itself ({name}, not {name}()).")
+    if not (inspect.isclass(function) and issubclass(function, torch.autograd.Function)):
+        raise _Unusable(f"{name} is {_a(type(function).__name__)} ({reprlib.repr(function)}), but it must be "
+                        f"a class that subclasses torch.autograd.Function: `class {name}(torch.autograd.Function):`.")
+    for method in ("forward", "backward"):
+        found = inspect.getattr_static(function, method)
+        owner = next(k for k in function.__mro__ if method in vars(k))
+        if owner in (torch.autograd.Function, *torch.autograd.Function.__mro__):
+            raise _Unusable(f"{name} has no {method} method of its own; define "
+                            f"`@staticmethod def {method}(ctx, ...)` inside the class.")
+        if not isinstance(found, staticmethod):
+            raise _Unusable(f"{name}.{method} must be a static method: put `@staticmethod` on the line "
+                            f"above `def {method}(ctx, ...)` (it takes ctx, not self).")
+
+
+def _run(name: str, stage: str, thunk: Callable):
+    """thunk(), with the learner's exceptions turned into one sentence and warnings kept off stderr
+    (in a graded cell any stderr output costs the points)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return thunk()
+    except _Unusable:
+        raise
+    except Exception as error:  # anything the learner's code raises is reported, not re-raised
+        raise _Unusable(_explain(name, stage, error)) from None
+
+
+def _explain(name: str, stage: str, error: Exception) -> str:
+    message = (str(error).strip().splitlines() or [""])[0]
+    if "invalid gradient at index" in message and "got [" in message:
+        # autograd's engine: "... invalid gradient at index 1 - got [2, 3] but expected shape compatible with [3, 2]"
+        index = message.split("index ")[1].split(" ")[0]
+        got = message.split("got [")[1].split("]")[0]
+        wanted = message.split("compatible with [")[1].split("]")[0] if "compatible with [" in message else "?"
+        return (f"{name}.backward returned a gradient of shape ({got}) for input {index}, which has shape "
+                f"({wanted}): each gradient has the shape of its input.")
+    if "modified by an inplace operation" in message:
+        return (f"{name}.backward changes a saved tensor in place (such as `probs[...] -= 1`), and autograd "
+                f"may call backward more than once (gradcheck does): work on a copy, e.g. `probs.clone()`.")
+    if "Variable or None" in message:
+        return (f"{name}.backward returned something that is neither a tensor nor None ({message}); "
+                f"return one tensor (or None) per input of forward.")
+    return f"{name}.{stage} raised {type(error).__name__}: {message or 'no message'}"
+
+
+def _arguments(inputs) -> tuple[list, list]:
+    """(names, values) of a Function's inputs given as a dict, a sequence or a single tensor."""
+    if isinstance(inputs, dict):
+        return list(inputs), list(inputs.values())
+    values = list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
+    return [f"input {i}" for i in range(len(values))], values
+
+
+def _float64_leaves(values) -> list:
+    """Float64 copies that require grad of the floating-point inputs; other inputs (targets) as they are."""
+    return [v.detach().to(torch.float64).requires_grad_() if isinstance(v, torch.Tensor) and v.is_floating_point()
+            else v for v in values]
+
+
+def _a(noun: str) -> str:
+    """'an int', 'a list': a type's name with its article."""
+    if noun == "ndarray":
+        return "a numpy array"
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _shape(t) -> str:
+    return str(tuple(t.shape))
+
+
+def _dry_run(name: str, function, args: list, names: list) -> torch.Tensor:
+    """Apply the Function once and call its backward directly, so that a wrong kind of result is
+    named precisely (a list, the wrong count, a float) before autograd's engine sees it."""
+    output = _run(name, "forward", lambda: function.apply(*args))
+    if not isinstance(output, torch.Tensor):
+        raise _Unusable(f"{name}.forward returned {_a(type(output).__name__)}; it must return one tensor.")
+    floats = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
+    if floats and output.dtype != floats[0].dtype:
+        raise _Unusable(f"{name}.forward returned {output.dtype} for {floats[0].dtype} inputs; create new "
+                        f"tensors with the input's dtype (torch.zeros_like(x), or dtype=x.dtype).")
+    if output.grad_fn is None:
+        raise _Unusable(f"{name}.forward's output is not connected to the inputs (it has no grad_fn); "
+                        f"return a tensor computed by forward, not one marked non-differentiable.")
+    grads = _run(name, "backward", lambda: function.backward(output.grad_fn, torch.ones_like(output)))
+    if isinstance(grads, torch.Tensor) or grads is None:
+        grads = (grads,)
+    if not isinstance(grads, tuple):
+        raise _Unusable(f"{name}.backward returned {_a(type(grads).__name__)}; return a tuple with one "
+                        f"gradient per input of forward (`return {', '.join('d' + n for n in names)}`).")
+    if len(grads) != len(args):
+        raise _Unusable(f"{name}.backward returned {len(grads)} gradient{'s' * (len(grads) != 1)}, but forward "
+                        f"takes {len(args)} input{'s' * (len(args) != 1)} ({', '.join(names)}): return one per "
+                        f"input, in the same order, None for an input without a gradient (such as targets).")
+    for input_name, arg, grad in zip(names, args, grads):
+        if not (isinstance(arg, torch.Tensor) and arg.requires_grad) or grad is None:
+            continue
+        if not isinstance(grad, torch.Tensor):
+            raise _Unusable(f"{name}.backward returned {_a(type(grad).__name__)} for {input_name}; return a tensor "
+                            f"of shape {_shape(arg)}.")
+        try:
+            arg.expand(grad.shape)  # autograd accepts a gradient its input broadcasts to, and sums it
+        except RuntimeError:
+            raise _Unusable(f"{name}.backward returned a gradient of shape {_shape(grad)} for {input_name}, "
+                            f"which has shape {_shape(arg)}: each gradient has the shape of its input.") from None
+    return output
+
+
+# ---------------------------------------------------------------- gradcheck, explained
+
+def _jacobians(function, args: list) -> list:
+    """[(input index, analytical, numerical)] for every input that requires grad: the Jacobian
+    d output / d input flattened to (output elements, input elements), in float64. The analytical
+    one comes from your backward, one vector-Jacobian product per output element (a one-hot
+    grad_output each time); the numerical one from central differences with gradcheck's step."""
+    wanted = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
+    values = [a.detach() if isinstance(a, torch.Tensor) else a for a in args]
+    leaves = [values[i].clone().requires_grad_() for i in wanted]
+    with torch.enable_grad():
+        output = function.apply(*[leaves[wanted.index(i)] if i in wanted else v for i, v in enumerate(values)])
+        flat = output.reshape(-1)
+        rows = [torch.autograd.grad(flat[k], leaves, retain_graph=True, allow_unused=True)
+                for k in range(flat.numel())]
+    found = []
+    for position, i in enumerate(wanted):
+        analytical = torch.stack([torch.zeros_like(values[i]) if row[position] is None else row[position]
+                                  for row in rows]).reshape(flat.numel(), -1)
+        numerical = torch.empty_like(analytical)
+        for k in range(values[i].numel()):
+            step = torch.zeros(values[i].numel(), dtype=values[i].dtype)
+            step[k] = GRADCHECK_EPS
+            moved = [function.apply(*values[:i], values[i] + sign * step.view_as(values[i]), *values[i + 1:])
+                     for sign in (1, -1)]
+            numerical[:, k] = (moved[0] - moved[1]).reshape(-1) / (2 * GRADCHECK_EPS)
+        found.append((i, analytical, numerical))
+    return found
+
+
+def _index(flat_index: int, shape) -> str:
+    if len(shape) == 0:
+        return ""
+    return str(list(int(i) for i in torch.unravel_index(torch.tensor(flat_index), tuple(shape))))
+
+
+def _gradcheck_verdict(name: str, function, args: list, names: list, output_shape) -> Check:
+    """Run gradcheck; on failure, say which input's gradient is wrong and where it differs most."""
+    passed, failure = True, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.autograd.gradcheck(function.apply, tuple(args), eps=GRADCHECK_EPS, atol=GRADCHECK_ATOL,
+                                     rtol=GRADCHECK_RTOL)
+    except GradcheckError as error:
+        passed, failure = False, str(error)
+    except Exception as error:  # raised by the learner's code
+        raise _Unusable(_explain(name, "backward", error)) from None
+    jacobians = _run(name, "backward", lambda: _jacobians(function, args))
+    largest, wrong = 0.0, None
+    for i, analytical, numerical in jacobians:
+        difference = (analytical - numerical).abs().nan_to_num(float("inf"))
+        if difference.numel():
+            largest = max(largest, difference.max().item())
+        outside = difference > GRADCHECK_ATOL + GRADCHECK_RTOL * numerical.abs()
+        if wrong is None and outside.any():
+            wrong = (i, analytical, numerical, difference)
+    if passed:
+        return Check("gradcheck", Status.CORRECT,
+                     f"gradcheck passes: your backward agrees with central differences in float64 for every "
+                     f"input (largest difference {largest:.1e}; allowed {GRADCHECK_ATOL:g} + "
+                     f"{GRADCHECK_RTOL:g} × |numerical|)", maxdiff=largest)
+    if wrong is None:
+        return Check("gradcheck", Status.WRONG, "gradcheck fails: " + _gradcheck_message(failure), maxdiff=largest)
+    i, analytical, numerical, difference = wrong
+    out_k, in_k = divmod(int(difference.argmax()), difference.shape[1])
+    where = f"d output{_index(out_k, output_shape)} / d {names[i]}{_index(in_k, args[i].shape)}"
+    reason = (f"gradcheck fails for {names[i]} (input {i}): the largest difference is at {where}, "
+              f"{numerical[out_k, in_k].item():.4g} by central differences but {analytical[out_k, in_k].item():.4g} "
+              f"by your backward")
+    if not analytical.abs().nan_to_num(1.0).any():
+        reason += f"; your backward gives no gradient (None or zeros) for {names[i]}"
+    elif not torch.isfinite(analytical).all():
+        reason += f"; your backward gives NaN or Inf for {names[i]}"
+    return Check("gradcheck", Status.WRONG, reason, maxdiff=largest)
+
+
+def _gradcheck_message(message: str | None) -> str:
+    """gradcheck's own complaint, when it is not a mismatch of one input's Jacobian."""
+    message = (message or "").strip()
+    if "not multiplied by grad_output" in message:
+        return ("your backward's gradients do not scale with grad_output (the gradient flowing into the "
+                "output): multiply by it.")
+    if "reentrant" in message:
+        return ("your backward gives a different result each time it runs with the same grad_output: does it "
+                "change a saved tensor in place? Work on a copy (.clone()) instead.")
+    return message.splitlines()[0] if message else "gradcheck returned False."
+
+
+def gradcheck_report(name: str, function, inputs) -> Check:
+    """torch.autograd.gradcheck of `function` on float64 copies of `inputs` (a dict {name: tensor},
+    a sequence, or one tensor), as a Check with one sentence: which input's gradient is wrong and
+    where it differs most from central differences. Never raises."""
+    with _one_thread():
+        try:
+            return _gradcheck_row(name, function, *_arguments(inputs))
+        except _Unusable as problem:
+            return Check("gradcheck", problem.status, problem.sentence)
+
+
+def _gradcheck_row(name: str, function, names: list, values: list) -> Check:
+    """gradcheck's verdict; raises _Unusable if the Function cannot be run at all."""
+    _function_problem(name, function)
+    args = _float64_leaves(values)
+    output = _dry_run(name, function, args, names)
+    return _gradcheck_verdict(name, function, args, names, output.shape)
+
+
+# ---------------------------------------------------------------- the graded exercise
+
+@dataclass(frozen=True)
+class Case:
+    """One Function to write: its inputs (in `apply` order), the plain-PyTorch formula it must
+    compute, the gradient flowing into its output, and hints for known slips {input: {hint: float64}}."""
+
+    name: str
+    formula: str  # for messages, e.g. "x @ weight + bias"
+    reference: Callable  # the formula as a function of the inputs by name
+    inputs: dict
+    upstream: torch.Tensor
+    mistakes: dict = field(default_factory=dict)
+    output_mistakes: dict = field(default_factory=dict)  # {hint: float64 output} for a wrong forward
+
+
+class FunctionsExercise:
+    """Checks whole Function classes: `check("Tanh", Tanh)` runs forward, gradcheck and backward.
+    `result(name, function)` is what the hidden tests call: one Check per Function."""
+
+    def __init__(self, title: str, cases: list[Case]):
+        self.title = title
+        self.cases = {case.name: case for case in cases}
+        self._exercises = {}
+        for case in cases:
+            references = autograd_references(case.reference, case.inputs, case.upstream)
+            for input_name, hints in case.mistakes.items():
+                references[input_name] = replace(references[input_name], mistakes=hints)
+            self._exercises[case.name] = Exercise(case.name, references, batch_size=_batch_size(case))
+        self._results: dict[str, Check] = {}
+
+    @property
+    def function_names(self) -> list[str]:
+        return list(self.cases)
+
+    def rows(self, name: str, function) -> list[Check]:
+        """The report of one Function: forward, gradcheck, then one row per gradient."""
+        case = self.cases[name]
+        with _one_thread():
+            try:
+                gradcheck = _gradcheck_row(name, function, *_arguments(case.inputs))
+                forward = self._forward_row(case, function)
+                if forward.status is Status.INVALID:  # no gradients to compare: the output has another shape
+                    return [forward, gradcheck]
+                grads = _run(name, "backward", lambda: function_gradients(
+                    lambda **kw: function.apply(*kw.values()), case.inputs, torch.float32, case.upstream))
+            except _Unusable as problem:
+                return [Check(name, problem.status, problem.sentence)]
+        exercise = self._exercises[name]
+        return [forward, gradcheck, *(exercise.result(f"d{k}", grad, record=False) for k, grad in grads.items())]
+
+    def _forward_row(self, case: Case, function) -> Check:
+        output = _run(case.name, "forward", lambda: function.apply(*case.inputs.values()))
+        truth = case.reference(**{k: v.double() if v.is_floating_point() else v for k, v in case.inputs.items()})
+        if output.shape != truth.shape:  # output is a tensor: the dry run made sure
+            return Check("forward", Status.INVALID, f"{case.name}.forward returns shape {_shape(output)}, but "
+                                                    f"{case.formula} has shape {_shape(truth)}")
+        expected = truth.float()
+        difference = (output.detach().double() - truth).abs().nan_to_num(float("inf"))
+        maxdiff = difference.max().item()
+        try:
+            torch.testing.assert_close(output.detach(), expected)
+        except AssertionError:
+            at = f" at index {_index(int(difference.argmax()), truth.shape)}" if truth.dim() else ""
+            reason = f"does not compute {case.formula}: the largest difference is {maxdiff:.3g}{at}"
+            for hint, mistaken in case.output_mistakes.items():
+                if (output.detach().double() - mistaken).abs().max().item() < 1e-4 * (1 + mistaken.abs().max().item()):
+                    reason += f"; {hint}"
+            return Check("forward", Status.WRONG, reason, maxdiff=maxdiff)
+        return Check("forward", Status.CORRECT, f"computes {case.formula} (float32, largest difference "
+                                                f"{maxdiff:.1e} from float64)", maxdiff=maxdiff)
+
+    def result(self, label: str, yours, *, record: bool = True) -> Check:
+        """One Check for the Function `label` (e.g. "Linear"): correct only if every row is. Never raises."""
+        if label not in self.cases:
+            return Check(str(label), Status.INVALID, f"there is no Function called {label!r} in {self.title}; "
+                                                     f"the names are {', '.join(self.function_names)}.")
+        rows = self.rows(label, yours)
+        combined = _combine(label, rows)
+        if record:
+            self._results[label] = combined
+        return combined
+
+    def check(self, label: str, yours) -> None:
+        """Show the report of one Function; raise CheckFailed (one line) unless every row is correct."""
+        if label not in self.cases:
+            check = self.result(label, yours)
+            show(check)
+            raise CheckFailed(check.reason)
+        rows = self.rows(label, yours)
+        self._results[label] = _combine(label, rows)
+        show(Scoreboard(f"{label} on the checker's inputs", rows))
+        if not self._results[label].passed:
+            raise CheckFailed(f"{label} is {_PHRASE[self._results[label].status]}: see the report above.")
+
+    def preview(self, label: str, yours) -> None:
+        """Show the report of a Function without counting it or raising: for trying things out."""
+        if label not in self.cases:
+            show(self.result(label, yours, record=False))
+        else:
+            show(Scoreboard(f"{label} on the checker's inputs", self.rows(label, yours)))
+
+    def ready(self) -> bool:
+        """True once every Function has passed its check; otherwise say which are missing."""
+        waiting = [name for name in self.cases if not (name in self._results and self._results[name].passed)]
+        if waiting:
+            print(f"This cell uses all four Functions; {', '.join(waiting)} "
+                  f"{'is' if len(waiting) == 1 else 'are'} not checked and correct yet. "
+                  f"Finish {'it' if len(waiting) == 1 else 'them'} above and run the check cells, then come back.")
+        return not waiting
+
+    def summary(self) -> Scoreboard:
+        not_checked = "not checked yet: run its answer cell and the check below it."
+        return Scoreboard(self.title, [self._results.get(name) or Check(name, Status.NOT_DONE, not_checked)
+                                       for name in self.cases])
+
+
+_PHRASE = {Status.WRONG: "not correct yet", Status.NOT_DONE: "not done yet", Status.INVALID: "not usable yet"}
+
+
+def _combine(name: str, rows: list[Check]) -> Check:
+    failed = next((row for row in rows if not row.passed), None)
+    gradients = [row for row in rows if row.label.startswith("d")]
+    measured = dict(exact=all(r.exact for r in gradients) if gradients else None,
+                    approx=all(r.approx for r in gradients) if gradients else None,
+                    maxdiff=max((r.maxdiff for r in gradients if r.maxdiff is not None), default=None))
+    if failed is not None:
+        said = failed.label in (name, "gradcheck")  # its sentence names it already
+        reason = failed.reason if said else f"{failed.label}: {failed.reason}"
+        others = [row.label for row in rows if not row.passed and row is not failed]
+        if others:
+            reason += f" (also not correct: {', '.join(others)})"
+        return Check(name, failed.status, reason, **measured)
+    return Check(name, Status.CORRECT, f"forward, gradcheck and {', '.join(r.label for r in gradients)} all "
+                                       f"correct", **measured)
+
+
+def _batch_size(case: Case) -> int | None:
+    first = next(iter(case.inputs.values()))
+    return first.shape[0] if first.dim() == 2 else None
+
+
+# ---------------------------------------------------------------- the four Functions' inputs
+
+def _plain_batchnorm(x, gain, bias, unbiased=True):
+    bnvar = x.var(0, keepdim=True, unbiased=unbiased)
+    return gain * (x - x.mean(0, keepdim=True)) * (bnvar + BN_EPS) ** -0.5 + bias
+
+
+def _cases(seed: int) -> list[Case]:
+    g = generator(seed)
+
+    def randn(*shape, scale=1.0, shift=0.0):
+        return torch.randn(shape, generator=g) * scale + shift
+
+    x = randn(6, 5, scale=1.5)
+    up = randn(6, 5)
+    y = torch.tanh(x.double())
+    tanh = Case("Tanh", "torch.tanh(x)", lambda x: torch.tanh(x), {"x": x}, up, mistakes={"x": {
+        "that is (1 - y) * grad_output; the derivative of tanh is 1 - y**2, with y = tanh(x)": (1 - y) * up.double()}})
+
+    linear = Case("Linear", "x @ weight + bias", lambda x, weight, bias: x @ weight + bias,
+                  {"x": randn(6, 4), "weight": randn(4, 3, scale=0.5), "bias": randn(3, scale=0.1)}, randn(6, 3))
+
+    bn_inputs = {"x": randn(8, 5, scale=2.0, shift=0.5), "gain": randn(1, 5, scale=0.1, shift=1.0),
+                 "bias": randn(1, 5, scale=0.1)}
+    bn_up = randn(8, 5)
+    batchnorm = Case(
+        "BatchNorm1dBessel", "gain * (x - mean) / sqrt(var + 1e-5) + bias, var with 1/(n-1)", _plain_batchnorm,
+        bn_inputs, bn_up, mistakes={"x": {
+            "that is the batchnorm gradient for the biased variance (divided by n); this layer divides by n-1 "
+            "(Bessel's correction), which changes the factor in front of bnraw": _biased_dx(bn_inputs, bn_up)}},
+        output_mistakes={"that is batchnorm with the biased variance (divided by n); use "
+                         "x.var(0, keepdim=True, unbiased=True), divided by n-1":
+                         _plain_batchnorm(**{k: v.double() for k, v in bn_inputs.items()}, unbiased=False)})
+
+    logits, targets = randn(8, 5, scale=2.0), torch.randint(0, 5, (8,), generator=g)
+    dloss = torch.rand((), generator=g) + 0.5  # not 1, so a backward that ignores it shows
+    truth = autograd_references(F.cross_entropy, {"input": logits, "target": targets}, dloss)["input"].truth
+    cross_entropy = Case(
+        "CrossEntropy", "F.cross_entropy(logits, targets)", lambda logits, targets: F.cross_entropy(logits, targets),
+        {"logits": logits, "targets": targets}, dloss, mistakes={"logits": {
+            f"that is the gradient for an incoming gradient of 1; multiply by grad_output, the gradient flowing "
+            f"into the loss (here {dloss.item():.4f})": truth / dloss.double()}})
+    return [tanh, linear, batchnorm, cross_entropy]
+
+
+def _biased_dx(inputs: dict, up: torch.Tensor) -> torch.Tensor:
+    """The fused batchnorm backward without Bessel's n/(n-1) in front of bnraw: the usual slip."""
+    x, gain, dout = inputs["x"].double(), inputs["gain"].double(), up.double()
+    n = x.shape[0]
+    bnvar_inv = (x.var(0, keepdim=True) + BN_EPS) ** -0.5
+    bnraw = (x - x.mean(0, keepdim=True)) * bnvar_inv
+    return gain * bnvar_inv / n * (n * dout - dout.sum(0) - bnraw * (dout * bnraw).sum(0))
+
+
+def functions_exercise(seed: int | None = None) -> FunctionsExercise:
+    """The graded exercise: Tanh, Linear, BatchNorm1dBessel and CrossEntropy, on inputs drawn from
+    `seed` (default: seed_from_env(), so the grader's seed gives other inputs)."""
+    with _one_thread():
+        return FunctionsExercise("Capstone: your autograd Functions",
+                                 _cases(seed_from_env() if seed is None else seed))
+
+
+# ---------------------------------------------------------------- training the MLP with them
+
+def mlp_exercise(setup: MakemoreSetup) -> Exercise:
+    """The 7 parameter gradients of one training step, by PyTorch's autograd on Exercise 4's forward."""
+    return Exercise("One step of the MLP built from your Functions",
+                    _references(setup, PARAMETER_NAMES, forward_pass=training.forward), batch_size=setup.batch_size)
+
+
+def train_steps() -> int:
+    return FAST_TRAIN_STEPS if fast_mode() else TRAIN_STEPS
+
+
+def plot_loss_curves(curves: dict) -> None:
+    """Log10 training losses {label: [one per step]}, averaged over blocks of steps so the trends show."""
+    import matplotlib.pyplot as plt
+
+    steps = min(len(losses) for losses in curves.values())
+    block = max(1, min(500, steps // 40))
+    for (label, losses), style in zip(curves.items(), ("-", "--", ":")):
+        curve = torch.tensor(losses[: steps // block * block]).view(-1, block).mean(1)
+        plt.plot(torch.arange(len(curve)) * block, curve, style, label=label)
+    plt.xlabel("step")
+    plt.ylabel("log10 loss")
+    plt.title(f"training loss, mean of every {block} steps")
+    plt.legend()
+    plt.show()
