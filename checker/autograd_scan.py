@@ -13,7 +13,11 @@ import ast
 from dataclasses import dataclass, field
 
 PRIVATE = {"_references": "the checker's private references"}
-AUTOGRAD_ATTRIBUTES = {"grad": "`.grad`", "backward": "`.backward(`", "retain_grad": "`retain_grad`"}
+AUTOGRAD_ATTRIBUTES = {"grad": "`.grad`", "backward": "`.backward(`", "retain_grad": "`retain_grad`",
+                       # torch.func's transforms compute gradients too
+                       **{name: f"`torch.func.{name}`" for name in ("vjp", "jvp", "jacrev", "jacfwd", "hessian")},
+                       "ops": "`torch.ops` (PyTorch's own backward kernels)"}
+FUNCTIONAL_MODULES = ("autograd", "torch.func", "functorch")
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,11 @@ class Rule:
     what: str = "this course's answers must be derived by hand"
 
 
-DEFAULT_RULE = Rule({**AUTOGRAD_ATTRIBUTES, "autograd": "`torch.autograd`", **PRIVATE}, modules=("autograd",))
+DEFAULT_RULE = Rule({**AUTOGRAD_ATTRIBUTES, "autograd": "`torch.autograd`", **PRIVATE}, modules=FUNCTIONAL_MODULES)
 RULES = {
     "02_scalar_autograd_engine": Rule(PRIVATE, modules=("torch",), names={"torch": "PyTorch"},
                                       what="the engine is yours, in pure Python"),
-    "08_capstone_autograd_function": Rule({**AUTOGRAD_ATTRIBUTES, **PRIVATE},
+    "08_capstone_autograd_function": Rule({**AUTOGRAD_ATTRIBUTES, **PRIVATE}, modules=FUNCTIONAL_MODULES[1:],
                                           what="a Function's backward must be derived by hand"),
 }
 

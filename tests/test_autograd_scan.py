@@ -15,6 +15,9 @@ from checker.autograd_scan import autograd_use, rule_for, scan_notebook
     ("import torch.autograd as ag", "line 1 imports `torch.autograd`"),
     ("d = getattr(W, 'grad')", "line 1 uses `.grad`"),
     ("d = ex._references['W'].expected", "line 1 uses the checker's private references"),
+    ("_, f = torch.func.vjp(torch.tanh, x); dx = f(dh)", "line 1 uses `torch.func.vjp`"),
+    ("from torch.func import jacrev", "line 1 imports `torch.func`"),
+    ("dx = torch.ops.aten.tanh_backward(dh, h)", "line 1 uses `torch.ops` (PyTorch's own backward kernels)"),
 ])
 def test_finds_autograd(source, found):
     assert autograd_use(source) == found
@@ -62,6 +65,7 @@ def test_checks_from_the_first_offense_on_are_flagged():
     ("08_capstone_autograd_function", "from torch.autograd import Function", None),
     ("08_capstone_autograd_function", "g = torch.autograd.grad(y, x)", "line 1 uses `.grad`"),
     ("08_capstone_autograd_function", "y.backward()", "line 1 uses `.backward(`"),
+    ("08_capstone_autograd_function", "import functorch", "line 1 imports `functorch`"),
     # every other lesson: the default rule
     ("04_makemore_atomic_backprop", "from torch.autograd import Function", "line 1 imports `torch.autograd`"),
 ])
