@@ -13,6 +13,7 @@ import torch
 
 from .data import load_names
 from .exercise import Exercise, Reference
+from .references import graph_gradients, graph_references
 from .environment import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
 
 LECTURE_SPLIT_SEED = 42  # the lecture shuffles the names with random.seed(42)
@@ -133,17 +134,9 @@ def forward(params: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
 
 def autograd_gradients(params: dict, Xb: torch.Tensor, Yb: torch.Tensor, dtype: torch.dtype,
                        forward_pass=forward) -> dict:
-    """d loss / d tensor for every parameter and every float tensor `forward_pass` returns, by
-    PyTorch's autograd in `dtype`. Works on private copies: the caller's tensors get no `.grad`."""
-    leaves = {k: v.detach().to(dtype).requires_grad_() for k, v in params.items()}
-    with torch.enable_grad():
-        tensors = forward_pass(leaves, Xb, Yb)
-        for t in tensors.values():
-            if t.requires_grad and not t.is_leaf:
-                t.retain_grad()
-        tensors["loss"].backward()
-    tensors.update(leaves)
-    return {name: t.grad.detach() for name, t in tensors.items() if name != "loss" and t.grad is not None}
+    """d loss / d tensor for every parameter and every float tensor the forward pass returns, by
+    PyTorch's autograd in `dtype` (see references.graph_gradients)."""
+    return graph_gradients(forward_pass, params, Xb, Yb, dtype)
 
 
 class MakemoreSetup:
@@ -176,9 +169,7 @@ class MakemoreSetup:
 
 
 def _references(setup: MakemoreSetup, names, forward_pass=forward) -> dict:
-    expected = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32, forward_pass)
-    truth = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float64, forward_pass)
-    return {name: Reference(expected[name], truth[name]) for name in names}
+    return graph_references(forward_pass, setup.params, setup.Xb, setup.Yb, names)
 
 
 def _bessel_mistake(reference: Reference, n: int) -> Reference:
