@@ -136,7 +136,7 @@ def autograd_gradients(params: dict, Xb: torch.Tensor, Yb: torch.Tensor, dtype: 
                        forward_pass=forward) -> dict:
     """d loss / d tensor for every parameter and every float tensor the forward pass returns, by
     PyTorch's autograd in `dtype` (see references.graph_gradients)."""
-    return graph_gradients(forward_pass, params, Xb, Yb, dtype)
+    return graph_gradients(forward_pass, params, Xb, Yb, dtype=dtype)
 
 
 class MakemoreSetup:
@@ -169,7 +169,7 @@ class MakemoreSetup:
 
 
 def _references(setup: MakemoreSetup, names, forward_pass=forward) -> dict:
-    return graph_references(forward_pass, setup.params, setup.Xb, setup.Yb, names)
+    return graph_references(forward_pass, setup.params, setup.Xb, setup.Yb, names=names)
 
 
 def _bessel_mistake(reference: Reference, n: int) -> Reference:

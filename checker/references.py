@@ -3,7 +3,7 @@
     refs = autograd_references(lambda x, w: x @ w, {"x": x, "w": w}, upstream=dout)
     Exercise("Matrix product", refs).check("dw", dw)
 
-    refs = graph_references(forward, params, x, y, ["out", "w1"])   # a network's whole graph
+    refs = graph_references(forward, params, x, y, names=["out", "w1"])   # a network's whole graph
 
 The learner's float32 answer is compared with PyTorch's float32 result (exact / approx / maxdiff)
 and judged against the float64 one (see compare.py). The caller's tensors are never touched.
@@ -39,13 +39,13 @@ def autograd_references(forward: Callable, inputs: dict, upstream=None, names=No
     return {name: Reference(expected[name], truth[name]) for name in (names or expected)}
 
 
-def graph_gradients(forward_pass: Callable, params: dict, x, y, dtype: torch.dtype) -> dict:
-    """d loss / d tensor for every parameter and every float tensor `forward_pass(params, x, y)`
+def graph_gradients(forward_pass: Callable, params: dict, *data, dtype: torch.dtype) -> dict:
+    """d loss / d tensor for every parameter and every float tensor `forward_pass(params, *data)`
     returns (a dict with "loss"), by autograd in `dtype`. Works on private copies: the caller's
     tensors get no `.grad`."""
     leaves = {k: v.detach().to(dtype).requires_grad_() for k, v in params.items()}
     with torch.enable_grad():
-        data = [t.to(dtype) if t.is_floating_point() else t for t in (x, y)]  # indices stay integers
+        data = [t.to(dtype) if t.is_floating_point() else t for t in data]  # indices stay integers
         tensors = forward_pass(leaves, *data)
         for t in tensors.values():
             if t.requires_grad and not t.is_leaf:
@@ -55,8 +55,8 @@ def graph_gradients(forward_pass: Callable, params: dict, x, y, dtype: torch.dty
     return {name: t.grad.detach() for name, t in tensors.items() if name != "loss" and t.grad is not None}
 
 
-def graph_references(forward_pass: Callable, params: dict, x, y, names) -> dict:
+def graph_references(forward_pass: Callable, params: dict, *data, names) -> dict:
     """{name: Reference} for the tensors in `names`, from `graph_gradients` in float32 and float64."""
-    expected = graph_gradients(forward_pass, params, x, y, torch.float32)
-    truth = graph_gradients(forward_pass, params, x, y, torch.float64)
+    expected = graph_gradients(forward_pass, params, *data, dtype=torch.float32)
+    truth = graph_gradients(forward_pass, params, *data, dtype=torch.float64)
     return {name: Reference(expected[name], truth[name]) for name in names}

@@ -1,0 +1,86 @@
+"""Lesson 03: a two-layer MLP by hand on the 8x8 handwritten digits, as a regression on the digit.
+
+    x (N, 64) -> lin(w1 (64, 50), b1 (50,)) -> l1 -> relu -> l2 -> lin(w2 (50, 1), b2 (1,)) -> out (N, 1)
+    loss = mse(out, y),  y (N,) the digit as a number
+
+The forward pass below is the lesson's, op for op, so the float32 references are what autograd gives
+for the lesson's own tensors. Data split, initialisation and batch all come from one seed.
+"""
+
+import torch
+
+from .data import load_digits
+from .environment import fast_mode, generator, seed_from_env
+from .exercise import Exercise
+from .references import graph_references
+
+N_HIDDEN = 50
+BATCH_SIZE = 64
+N_VALID = 297  # of 1,797 digits: 1,500 to train on
+PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
+# The backward pass, in the order the lesson asks for it.
+GRADIENT_ORDER = ("out", "l2", "w2", "b2", "l1", "w1", "b1")
+EPOCHS, FAST_EPOCHS = 10, 3
+
+
+def lin(x, w, b):
+    return x @ w + b
+
+
+def relu(x):
+    return x.clamp_min(0.0)
+
+
+def mse(output, target):
+    """Mean squared error of output (N, 1) against target (N,): squeeze first, or (N, 1) - (N,)
+    broadcasts to (N, N)."""
+    return (output.squeeze(-1) - target).pow(2).mean()
+
+
+def forward(params: dict, x, y) -> dict:
+    l1 = lin(x, params["w1"], params["b1"])
+    l2 = relu(l1)
+    out = lin(l2, params["w2"], params["b2"])
+    return dict(l1=l1, l2=l2, out=out, loss=mse(out, y))
+
+
+class DigitsSetup:
+    """The digits split into train and valid, the network's parameters, and one batch, all from `seed`."""
+
+    def __init__(self, seed: int | None = None):
+        self.seed = seed_from_env() if seed is None else seed
+        g = generator(self.seed)
+        images, labels = load_digits()
+        order = torch.randperm(len(labels), generator=g)
+        x, y = torch.tensor(images, dtype=torch.float32)[order], torch.tensor(labels, dtype=torch.float32)[order]
+        self.x_train, self.y_train = x[N_VALID:], y[N_VALID:]
+        self.x_valid, self.y_valid = x[:N_VALID], y[:N_VALID]
+        n_in = x.shape[1]
+        # Kaiming init for the ReLU layer; small random biases, so no gradient can hide behind a zero.
+        self.params = {
+            "w1": torch.randn(n_in, N_HIDDEN, generator=g) * (2 / n_in) ** 0.5,
+            "b1": torch.randn(N_HIDDEN, generator=g) * 0.1,
+            "w2": torch.randn(N_HIDDEN, 1, generator=g) / N_HIDDEN**0.5,
+            "b2": torch.randn(1, generator=g) * 0.1,
+        }
+        self.generator = g  # continues: training shuffles with it
+        batch = torch.randperm(len(self.y_train), generator=g)[:BATCH_SIZE]
+        self.xb, self.yb = self.x_train[batch], self.y_train[batch]
+
+
+def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
+    """d loss / d every intermediate and parameter of one batch, from the float32 and float64 autograd."""
+    setup = setup or DigitsSetup()
+    references = graph_references(forward, setup.params, setup.xb, setup.yb, names=GRADIENT_ORDER)
+    return Exercise("Lesson 3: the backward pass by hand", references, batch_size=BATCH_SIZE)
+
+
+def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
+    """The parameters' gradients again, as your Module classes produce them."""
+    setup = setup or DigitsSetup()
+    references = graph_references(forward, setup.params, setup.xb, setup.yb, names=("w2", "b2", "w1", "b1"))
+    return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE)
+
+
+def epochs() -> int:
+    return FAST_EPOCHS if fast_mode() else EPOCHS
