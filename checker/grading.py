@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import nbgrader_speedups
 from .autograd_scan import scan_notebook
 from .notebooks import nbgrader_meta, tool_environment
 from .warm_kernels import use_warm_kernels
@@ -129,6 +130,7 @@ def _start_worker(root: Path, env: dict, cell_timeout: int, warm_kernels: bool) 
     # messages are captured in each result's log instead.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
+    nbgrader_speedups.install()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
     config.Execute.timeout = cell_timeout

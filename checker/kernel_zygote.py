@@ -11,9 +11,13 @@ import os
 import signal
 import sys
 
-# What a course kernel imports anyway: torch, and ipykernel itself.
-PRELOADED = ("torch", "numpy", "matplotlib", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
-
+# What a course kernel imports anyway: torch, matplotlib's pyplot, and ipykernel itself.
+PRELOADED = ("torch", "numpy", "matplotlib", "matplotlib.pyplot", "IPython", "ipykernel.kernelapp",
+             "ipykernel.ipkernel")
+# matplotlib reads MPLBACKEND only when imported, before any kernel exists: set ipykernel's default
+# (figures shown inline) first, and apply the kernel's own choice after the fork. The backend module
+# itself is not preloaded: importing it inside the kernel is what hooks it into IPython.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def _reap(signum, frame):
@@ -44,6 +48,9 @@ def _become_kernel(request: dict) -> None:
 
         random.seed()
         numpy.random.seed()
+        import matplotlib
+
+        matplotlib.rcParams["backend"] = os.environ.get("MPLBACKEND", INLINE_BACKEND)
         from ipykernel.kernelapp import launch_new_instance
 
         argv = request["argv"]
@@ -58,6 +65,7 @@ def serve() -> None:
     import importlib
 
     del sys.path[0]  # this script's folder, the checker package: its modules must not shadow others
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     for module in PRELOADED:
         importlib.import_module(module)
     import threading

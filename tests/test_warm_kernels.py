@@ -50,3 +50,14 @@ def test_only_the_plain_ipykernel_command_is_forked():
     assert is_plain_ipykernel([sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c.json"])
     assert not is_plain_ipykernel([sys.executable, "-c", "ipykernel_launcher"])
     assert not is_plain_ipykernel(["/usr/bin/python3.9", "-m", "ipykernel_launcher", "-f", "c.json"])
+
+
+def test_a_forked_kernel_shows_matplotlib_figures(tmp_path):
+    """matplotlib is preloaded before the kernel exists: its figures must still reach the notebook."""
+    notebook = new_notebook(cells=[new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"),
+                                   new_code_cell("plt.imshow([[0, 1]])")],
+                            metadata={"kernelspec": KERNEL})
+    NotebookClient(notebook, kernel_manager_class=WarmKernelManager, kernel_name="backprop-ninja",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell in notebook.cells:
+        assert any("image/png" in out.get("data", {}) for out in cell.outputs), cell.source
