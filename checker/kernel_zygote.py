@@ -11,9 +11,10 @@ import os
 import signal
 import sys
 
-# What a course kernel imports anyway: torch, matplotlib's pyplot, and ipykernel itself.
-PRELOADED = ("torch", "numpy", "matplotlib", "matplotlib.pyplot", "IPython", "ipykernel.kernelapp",
-             "ipykernel.ipkernel")
+# What a course kernel imports anyway: torch, matplotlib's pyplot, and ipykernel itself. The first
+# torch.autograd.grad() imports torch.fx's symbolic shapes, and with them sympy: 0.4 s a kernel.
+PRELOADED = ("torch", "torch.fx.experimental.symbolic_shapes", "numpy", "matplotlib", "matplotlib.pyplot",
+             "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
 # matplotlib reads MPLBACKEND only when imported, before any kernel exists: set ipykernel's default
 # (figures shown inline) first, and apply the kernel's own choice after the fork. The backend module
 # itself is not preloaded: importing it inside the kernel is what hooks it into IPython.
