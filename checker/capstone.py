@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import training
+from .class_checks import ClassChecks, FAILURE_PHRASE, Unusable, article, combine_rows
 from .compare import Check, Status
 from .environment import fast_mode, generator, seed_from_env
 from .errors import CheckFailed
@@ -41,14 +42,6 @@ TRAIN_STEPS = 10_000
 FAST_TRAIN_STEPS = 1_000  # CI and grading: enough for the two loss curves to fall together
 
 
-class _Unusable(Exception):
-    """Internal: the learner's Function cannot be run; `sentence` says why."""
-
-    def __init__(self, sentence: str, status: Status = Status.INVALID):
-        super().__init__(sentence)
-        self.sentence, self.status = sentence, status
-
-
 # ---------------------------------------------------------------- running the learner's Function
 
 @contextmanager
@@ -64,23 +57,23 @@ def _one_thread():
 
 
 def _function_problem(name: str, function) -> None:
-    """Raise _Unusable unless `function` is a Function subclass with static forward and backward."""
+    """Raise Unusable unless `function` is a Function subclass with static forward and backward."""
     if function is None or function is Ellipsis:
-        raise _Unusable(f"not done yet: replace the placeholder `{name} = None` with your class, "
+        raise Unusable(f"not done yet: replace the placeholder `{name} = None` with your class, "
                         f"`class {name}(torch.autograd.Function):`.", Status.NOT_DONE)
     if isinstance(function, torch.autograd.Function):
-        raise _Unusable(f"{name} is an instance of your class; pass the class itself ({name}, not {name}()).")
+        raise Unusable(f"{name} is an instance of your class; pass the class itself ({name}, not {name}()).")
     if not (inspect.isclass(function) and issubclass(function, torch.autograd.Function)):
-        raise _Unusable(f"{name} is {_a(type(function).__name__)} ({reprlib.repr(function)}), but it must be "
+        raise Unusable(f"{name} is {article(type(function).__name__)} ({reprlib.repr(function)}), but it must be "
                         f"a class that subclasses torch.autograd.Function: `class {name}(torch.autograd.Function):`.")
     for method in ("forward", "backward"):
         found = inspect.getattr_static(function, method)
         owner = next(k for k in function.__mro__ if method in vars(k))
         if owner in (torch.autograd.Function, *torch.autograd.Function.__mro__):
-            raise _Unusable(f"{name} has no {method} method of its own; define "
+            raise Unusable(f"{name} has no {method} method of its own; define "
                             f"`@staticmethod def {method}(ctx, ...)` inside the class.")
         if not isinstance(found, staticmethod):
-            raise _Unusable(f"{name}.{method} must be a static method: put `@staticmethod` on the line "
+            raise Unusable(f"{name}.{method} must be a static method: put `@staticmethod` on the line "
                             f"above `def {method}(ctx, ...)` (it takes ctx, not self).")
 
 
@@ -91,10 +84,10 @@ def _run(name: str, stage: str, thunk: Callable):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return thunk()
-    except _Unusable:
+    except Unusable:
         raise
     except Exception as error:  # anything the learner's code raises is reported, not re-raised
-        raise _Unusable(_explain(name, stage, error)) from None
+        raise Unusable(_explain(name, stage, error)) from None
 
 
 def _explain(name: str, stage: str, error: Exception) -> str:
@@ -129,13 +122,6 @@ def _float64_leaves(values) -> list:
             else v for v in values]
 
 
-def _a(noun: str) -> str:
-    """'an int', 'a list': a type's name with its article."""
-    if noun == "ndarray":
-        return "a numpy array"
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
-
-
 def _shape(t) -> str:
     return str(tuple(t.shape))
 
@@ -145,34 +131,34 @@ def _dry_run(name: str, function, args: list, names: list) -> torch.Tensor:
     named precisely (a list, the wrong count, a float) before autograd's engine sees it."""
     output = _run(name, "forward", lambda: function.apply(*args))
     if not isinstance(output, torch.Tensor):
-        raise _Unusable(f"{name}.forward returned {_a(type(output).__name__)}; it must return one tensor.")
+        raise Unusable(f"{name}.forward returned {article(type(output).__name__)}; it must return one tensor.")
     floats = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
     if floats and output.dtype != floats[0].dtype:
-        raise _Unusable(f"{name}.forward returned {output.dtype} for {floats[0].dtype} inputs; create new "
+        raise Unusable(f"{name}.forward returned {output.dtype} for {floats[0].dtype} inputs; create new "
                         f"tensors with the input's dtype (torch.zeros_like(x), or dtype=x.dtype).")
     if output.grad_fn is None:
-        raise _Unusable(f"{name}.forward's output is not connected to the inputs (it has no grad_fn); "
+        raise Unusable(f"{name}.forward's output is not connected to the inputs (it has no grad_fn); "
                         f"return a tensor computed by forward, not one marked non-differentiable.")
     grads = _run(name, "backward", lambda: function.backward(output.grad_fn, torch.ones_like(output)))
     if isinstance(grads, torch.Tensor) or grads is None:
         grads = (grads,)
     if not isinstance(grads, tuple):
-        raise _Unusable(f"{name}.backward returned {_a(type(grads).__name__)}; return a tuple with one "
+        raise Unusable(f"{name}.backward returned {article(type(grads).__name__)}; return a tuple with one "
                         f"gradient per input of forward (`return {', '.join('d' + n for n in names)}`).")
     if len(grads) != len(args):
-        raise _Unusable(f"{name}.backward returned {len(grads)} gradient{'s' * (len(grads) != 1)}, but forward "
+        raise Unusable(f"{name}.backward returned {len(grads)} gradient{'s' * (len(grads) != 1)}, but forward "
                         f"takes {len(args)} input{'s' * (len(args) != 1)} ({', '.join(names)}): return one per "
                         f"input, in the same order, None for an input without a gradient (such as targets).")
     for input_name, arg, grad in zip(names, args, grads):
         if not (isinstance(arg, torch.Tensor) and arg.requires_grad) or grad is None:
             continue
         if not isinstance(grad, torch.Tensor):
-            raise _Unusable(f"{name}.backward returned {_a(type(grad).__name__)} for {input_name}; return a tensor "
+            raise Unusable(f"{name}.backward returned {article(type(grad).__name__)} for {input_name}; return a tensor "
                             f"of shape {_shape(arg)}.")
         try:
             arg.expand(grad.shape)  # autograd accepts a gradient its input broadcasts to, and sums it
         except RuntimeError:
-            raise _Unusable(f"{name}.backward returned a gradient of shape {_shape(grad)} for {input_name}, "
+            raise Unusable(f"{name}.backward returned a gradient of shape {_shape(grad)} for {input_name}, "
                             f"which has shape {_shape(arg)}: each gradient has the shape of its input.") from None
     return output
 
@@ -224,7 +210,7 @@ def _gradcheck_verdict(name: str, function, args: list, names: list, output_shap
     except GradcheckError as error:
         passed, failure = False, str(error)
     except Exception as error:  # raised by the learner's code
-        raise _Unusable(_explain(name, "backward", error)) from None
+        raise Unusable(_explain(name, "backward", error)) from None
     jacobians = _run(name, "backward", lambda: _jacobians(function, args))
     largest, wrong = 0.0, None
     for i, analytical, numerical in jacobians:
@@ -273,12 +259,12 @@ def gradcheck_report(name: str, function, inputs) -> Check:
     with _one_thread():
         try:
             return _gradcheck_row(name, function, *_arguments(inputs))
-        except _Unusable as problem:
+        except Unusable as problem:
             return Check("gradcheck", problem.status, problem.sentence)
 
 
 def _gradcheck_row(name: str, function, names: list, values: list) -> Check:
-    """gradcheck's verdict; raises _Unusable if the Function cannot be run at all."""
+    """gradcheck's verdict; raises Unusable if the Function cannot be run at all."""
     _function_problem(name, function)
     args = _float64_leaves(values)
     output = _dry_run(name, function, args, names)
@@ -301,7 +287,7 @@ class Case:
     output_mistakes: dict = field(default_factory=dict)  # {hint: float64 output} for a wrong forward
 
 
-class FunctionsExercise:
+class FunctionsExercise(ClassChecks):
     """Checks whole Function classes: `check("Tanh", Tanh)` runs forward, gradcheck and backward.
     `result(name, function)` is what the hidden tests call: one Check per Function."""
 
@@ -331,7 +317,7 @@ class FunctionsExercise:
                     return [forward, gradcheck]
                 grads = _run(name, "backward", lambda: function_gradients(
                     lambda **kw: function.apply(*kw.values()), case.inputs, torch.float32, case.upstream))
-            except _Unusable as problem:
+            except Unusable as problem:
                 return [Check(name, problem.status, problem.sentence)]
         exercise = self._exercises[name]
         return [forward, gradcheck, *(exercise.result(f"d{k}", grad, record=False) for k, grad in grads.items())]
@@ -363,7 +349,7 @@ class FunctionsExercise:
             return Check(str(label), Status.INVALID, f"there is no Function called {label!r} in {self.title}; "
                                                      f"the names are {', '.join(self.function_names)}.")
         rows = self.rows(label, yours)
-        combined = _combine(label, rows)
+        combined = combine_rows(label, rows)
         if record:
             self._results[label] = combined
         return combined
@@ -375,10 +361,10 @@ class FunctionsExercise:
             show(check)
             raise CheckFailed(check.reason)
         rows = self.rows(label, yours)
-        self._results[label] = _combine(label, rows)
+        self._results[label] = combine_rows(label, rows)
         show(Scoreboard(f"{label} on the checker's inputs", rows))
         if not self._results[label].passed:
-            raise CheckFailed(f"{label} is {_PHRASE[self._results[label].status]}: see the report above.")
+            raise CheckFailed(f"{label} is {FAILURE_PHRASE[self._results[label].status]}: see the report above.")
 
     def preview(self, label: str, yours) -> None:
         """Show the report of a Function without counting it or raising: for trying things out."""
@@ -396,30 +382,6 @@ class FunctionsExercise:
                   f"Finish {'it' if len(waiting) == 1 else 'them'} above and run the check cells, then come back.")
         return not waiting
 
-    def summary(self) -> Scoreboard:
-        not_checked = "not checked yet: run its answer cell and the check below it."
-        return Scoreboard(self.title, [self._results.get(name) or Check(name, Status.NOT_DONE, not_checked)
-                                       for name in self.cases])
-
-
-_PHRASE = {Status.WRONG: "not correct yet", Status.NOT_DONE: "not done yet", Status.INVALID: "not usable yet"}
-
-
-def _combine(name: str, rows: list[Check]) -> Check:
-    failed = next((row for row in rows if not row.passed), None)
-    gradients = [row for row in rows if row.label.startswith("d")]
-    measured = dict(exact=all(r.exact for r in gradients) if gradients else None,
-                    approx=all(r.approx for r in gradients) if gradients else None,
-                    maxdiff=max((r.maxdiff for r in gradients if r.maxdiff is not None), default=None))
-    if failed is not None:
-        said = failed.label in (name, "gradcheck")  # its sentence names it already
-        reason = failed.reason if said else f"{failed.label}: {failed.reason}"
-        others = [row.label for row in rows if not row.passed and row is not failed]
-        if others:
-            reason += f" (also not correct: {', '.join(others)})"
-        return Check(name, failed.status, reason, **measured)
-    return Check(name, Status.CORRECT, f"forward, gradcheck and {', '.join(r.label for r in gradients)} all "
-                                       f"correct", **measured)
 
 
 def _batch_size(case: Case) -> int | None:
