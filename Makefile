@@ -17,7 +17,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test e2e lessons grade validate bench train venv clean
+.PHONY: lab test e2e lessons grade validate bench bench-grade train venv clean
 
 venv: $(STAMP)
 
@@ -65,6 +65,12 @@ validate: $(STAMP)
 # Times one Exercise 4 training step three ways; the last three lines are machine-readable.
 bench: $(STAMP)
 	$(RUN) python bench/training_step.py
+
+# Times `make grade` on N full Exercise 1 submissions in a scratch course; prints its figures.
+N    ?= 100
+JOBS ?= 2
+bench-grade: $(STAMP)
+	$(RUN) python bench/grading.py $(N) --jobs $(JOBS)
 
 # Runs the Exercise 4 solution in full mode (200,000 steps) and reports losses and times.
 train: $(STAMP)

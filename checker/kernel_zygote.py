@@ -11,10 +11,14 @@ import os
 import signal
 import sys
 
-# What a course kernel imports anyway: torch, matplotlib's pyplot, and ipykernel itself. The first
-# torch.autograd.grad() imports torch.fx's symbolic shapes, and with them sympy: 0.4 s a kernel.
-PRELOADED = ("torch", "torch.fx.experimental.symbolic_shapes", "numpy", "matplotlib", "matplotlib.pyplot",
-             "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
+# What a course kernel imports anyway: torch, matplotlib's pyplot, and ipykernel itself. Some are
+# imported late, and each kernel would pay for them again: the first torch.autograd.grad() imports
+# torch.fx's symbolic shapes and sympy (0.4 s), the first torch.testing.assert_close() imports
+# torch.distributed.tensor (0.15-0.5 s), and ipykernel imports its debugger, debugpy (0.16 s).
+PRELOADED = ("torch", "torch.fx.experimental.symbolic_shapes", "torch.distributed.tensor", "numpy",
+             "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.PngImagePlugin",
+             "IPython", "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.pylabtools",
+             "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "psutil", "sqlite3")
 # matplotlib reads MPLBACKEND only when imported, before any kernel exists: set ipykernel's default
 # (figures shown inline) first, and apply the kernel's own choice after the fork. The backend module
 # itself is not preloaded: importing it inside the kernel is what hooks it into IPython.

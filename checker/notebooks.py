@@ -31,3 +31,13 @@ def solution_code(cell) -> str:
 def solutions_by_id(path) -> dict:
     """{grade_id: solution code} for every answer cell of a solution notebook."""
     return {nbgrader_meta(c)["grade_id"]: solution_code(c) for c in read(path).cells if nbgrader_meta(c).get("solution")}
+
+
+def with_answers(lesson, answers: dict):
+    """The released `lesson` with `answers[grade_id]` typed under each answer cell's first line
+    (its TODO placeholder), as a learner would; answer cells not in `answers` stay blank."""
+    for cell in lesson.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if nbgrader_meta(cell).get("solution") and grade_id in answers:
+            cell.source = cell.source.splitlines()[0] + "\n" + answers[grade_id]
+    return lesson

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from checker import makemore
-from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id
+from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
 
 LESSON = "04_makemore_atomic_backprop"
 NOTEBOOK = f"{LESSON}/makemore_atomic_backprop.ipynb"
@@ -27,15 +27,9 @@ def answer_cells(nb):
 
 def fill(nb, count=TOTAL, replace=None):
     """Type the solution into the first `count` answer cells; `replace` maps a grade_id to other code."""
-    answers = solutions_by_id(SOLUTIONS / NOTEBOOK)
-    for index, cell in enumerate(answer_cells(nb)):
-        grade_id = nbgrader_meta(cell)["grade_id"]
-        placeholder = cell.source.splitlines()[0]
-        if replace and grade_id in replace:
-            cell.source = placeholder + "\n" + replace[grade_id]
-        elif index < count:
-            cell.source = placeholder + "\n" + answers[grade_id]
-    return nb
+    solutions = solutions_by_id(SOLUTIONS / NOTEBOOK)
+    answers = {nbgrader_meta(c)["grade_id"]: solutions[nbgrader_meta(c)["grade_id"]] for c in answer_cells(nb)[:count]}
+    return with_answers(nb, {**answers, **(replace or {})})
 
 
 def graded_cells_after(nb, count):

@@ -9,7 +9,7 @@ import pytest
 
 from checker.grading import max_points
 
-from course import LESSONS, ROOT, SOLUTIONS, nbgrader_meta, notebooks, read, run, solutions_by_id
+from course import LESSONS, ROOT, SOLUTIONS, notebooks, read, run, solutions_by_id, with_answers
 
 ALL = notebooks(SOLUTIONS)
 
@@ -27,13 +27,7 @@ def lecture_answers(relpath) -> dict:
 
 def answered(relpath):
     """The released lesson with the reference answers typed into its answer cells."""
-    lesson = read(LESSONS / relpath)
-    answers = lecture_answers(relpath)
-    for cell in lesson.cells:
-        if nbgrader_meta(cell).get("solution"):
-            placeholder = cell.source.splitlines()[0]
-            cell.source = placeholder + "\n" + answers[nbgrader_meta(cell)["grade_id"]]
-    return lesson
+    return with_answers(read(LESSONS / relpath), lecture_answers(relpath))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,62 @@
+"""How long `make grade` takes for a class: a scratch course with N copies of Exercise 1 answered
+in full (the lesson's own solutions), graded with the real `make grade`. Prints its figures; the
+last two lines are machine-readable.
+
+    python bench/grading.py [N] [--jobs J]      (make bench-grade N=100 JOBS=2)
+"""
+
+import argparse
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from checker.notebooks import read, solutions_by_id, tool_environment, with_answers
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = "04_makemore_atomic_backprop"
+NOTEBOOK = f"{LESSON}/makemore_atomic_backprop.ipynb"
+
+
+def scratch_course(folder: Path, students: int) -> None:
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    shutil.copytree(ROOT / "solutions" / LESSON, folder / "solutions" / LESSON)
+    answered = with_answers(read(ROOT / "lessons" / NOTEBOOK), solutions_by_id(ROOT / "solutions" / NOTEBOOK))
+    for number in range(students):
+        path = folder / "submitted" / f"student{number:03d}" / NOTEBOOK
+        path.parent.mkdir(parents=True)
+        nbformat.write(answered, path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("students", nargs="?", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as folder:
+        course = Path(folder)
+        scratch_course(course, args.students)
+        started = time.perf_counter()
+        done = subprocess.run(["make", "-s", "-C", str(ROOT), "grade", f"COURSE={course}", f"GRADE_ARGS=--jobs {args.jobs}"],
+                              env=tool_environment(), capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        grades = course / "grades.csv"
+        rows = list(csv.DictReader(grades.open())) if grades.exists() else []
+        full_marks = sum(row["status"] == "graded" and row["score"] == row["max_score"] for row in rows)
+    if done.returncode != 0 or full_marks != args.students:
+        print(f"make grade failed: {full_marks} of {args.students} full answers got full marks.\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        return 1
+    print(done.stdout.strip().splitlines()[-1])
+    print(f"{args.students} submissions of {LESSON}, {args.jobs} jobs, wall clock including make: {seconds:.1f} s")
+    print(f"grade_seconds_total: {seconds:.1f}")
+    print(f"grade_seconds_per_submission: {seconds / args.students:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
