@@ -149,7 +149,8 @@ def _where_it_differs(difference: torch.Tensor, maxdiff: float) -> str:
 
 def _input_problem(label, yours, expected, of, allow_keepdim) -> Check | None:
     """A `Check` explaining why `yours` cannot be compared, or None if it can."""
-    wanted = f"a torch.Tensor of shape {_shape(expected)}"
+    # a scalar gradient may be a plain number (see compare)
+    wanted = "a number (or a 0-dim torch.Tensor)" if expected.dim() == 0 else f"a torch.Tensor of shape {_shape(expected)}"
 
     def invalid(sentence):
         return Check(label, Status.INVALID, sentence)

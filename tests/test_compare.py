@@ -85,6 +85,17 @@ def test_placeholder_is_not_done_yet(placeholder, expected, truth):
     assert "replace the placeholder `dlogprobs = None`" in one_sentence(check)
 
 
+@pytest.mark.parametrize("yours, says", [
+    (None, "not done yet: replace the placeholder `dx = None` with your gradient, a number (or a 0-dim torch.Tensor)."),
+    ("6x", "dx is a str, but it must be a number (or a 0-dim torch.Tensor)."),
+])
+def test_a_scalar_gradient_asks_for_a_number(yours, says):
+    x = torch.tensor(2.0, dtype=torch.float64)
+    check = compare("dx", yours, torch.tensor(12.0), 6 * x)
+    assert one_sentence(check) == says
+    assert compare("dx", 12.0, torch.tensor(12.0), 6 * x).passed
+
+
 @pytest.mark.parametrize("value, says", [
     ([[0.0] * 27] * 32, "is a Python list"),
     ((1.0, 2.0), "is a Python tuple"),
