@@ -4,6 +4,7 @@ Everything is written to stdout: in an nbgrader test cell any stderr output cost
 """
 
 import html
+import re
 
 from .compare import Check, Status
 
@@ -59,6 +60,12 @@ def _badge(status: Status) -> str:
             f'font-weight:600;white-space:nowrap">{_SYMBOL[status]} {status.value}</span>')
 
 
+def _prose_html(text: str) -> str:
+    """A reason as HTML: escaped, with its `code spans` shown as code (in plain text they keep
+    their backticks)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def _row_html(check: Check) -> str:
     details = ""
     if check.details:
@@ -70,7 +77,7 @@ def _row_html(check: Check) -> str:
         _yes_no(check.exact),
         _yes_no(check.approx),
         _maxdiff(check.maxdiff),
-        f'<div style="text-align:left">{html.escape(check.reason)}{details}</div>',
+        f'<div style="text-align:left">{_prose_html(check.reason)}{details}</div>',
     ]
     return "<tr>" + "".join(f'<td style="text-align:left">{c}</td>' for c in cells) + "</tr>"
 

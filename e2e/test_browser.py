@@ -172,7 +172,8 @@ def test_the_blank_lesson_runs_to_the_end_and_says_not_done_yet(browser, lab):
     board = scoreboard(notebook)
     expect(board.locator("caption")).to_contain_text(f"0/{GRADIENTS} correct, {GRADIENTS} not done yet")
     first = reports(notebook).first
-    expect(first).to_contain_text("not done yet: replace the placeholder `dlogprobs = None`")
+    expect(first).to_contain_text("not done yet: replace the placeholder dlogprobs = None with your gradient")
+    expect(first.locator("td code", has_text="dlogprobs = None")).to_be_visible()  # shown as code
     # the failing check is one line, not a traceback from the checker
     error = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first
     expect(error).to_contain_text("CheckFailed: dlogprobs is not done yet: see the report above.")

@@ -169,3 +169,12 @@ def test_bad_input_is_checked_before_values(expected, truth):
     """Shape is reported even when the values would also be wrong, and never broadcast."""
     check = compare("dbnmeani", torch.full((27,), 9.0), expected[:1], truth[:1])
     assert check.status is Status.INVALID and check.maxdiff is None
+
+
+def test_the_html_report_shows_code_spans_as_code_and_escapes_the_rest():
+    from checker.report import checks_html
+
+    check = compare("d<x>", None, torch.zeros(2), torch.zeros(2, dtype=torch.float64))
+    table = checks_html([check])
+    assert "<code>d&lt;x&gt; = None</code>" in table and "`" not in table
+    assert "`d<x> = None`" in str(check)  # plain text keeps the backticks
