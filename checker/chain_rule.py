@@ -105,7 +105,7 @@ def scalar_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
     """dy/dx for y = 3u + 9, u = x², at the setup's x."""
     setup = setup or ChainRuleSetup()
     references = autograd_references(lambda x: 3 * x**2 + 9, {"x": setup.scalar_x})
-    return Exercise("The chain rule: y = 3x² + 9", references)
+    return Exercise("The chain rule: y = 3x² + 9", references, numbers_from_seed=True)
 
 
 def _graph_forward(leaves: dict, *_data) -> dict:
@@ -121,7 +121,8 @@ GRAPH_ORDER = ("z", "c", "a", "b", "x", "y")  # backward, from the loss to the i
 def graph_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
     """dL/d every node of L = (2x + 3y) z, at the setup's x, y, z."""
     setup = setup or ChainRuleSetup()
-    return Exercise("The graph L = (2x + 3y) z", graph_references(_graph_forward, setup.graph, names=GRAPH_ORDER))
+    return Exercise("The graph L = (2x + 3y) z", graph_references(_graph_forward, setup.graph, names=GRAPH_ORDER),
+                    numbers_from_seed=True)
 
 
 WORKED_GRAPH = {"x": torch.tensor(1.0), "y": torch.tensor(2.0), "z": torch.tensor(3.0)}

@@ -10,6 +10,7 @@ import torch
 
 from .compare import Check, Status, compare
 from .errors import CheckFailed
+from .learner_code import typed_in_number
 from .report import Scoreboard, difference_plot, show
 
 
@@ -31,8 +32,12 @@ class Exercise:
     """Checks gradients named after their tensors: `check("dW1", dW1)` looks up the reference of W1."""
 
     def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False,
-                 given: dict[str, torch.Tensor] | None = None, batch_size: int | None = None):
+                 given: dict[str, torch.Tensor] | None = None, batch_size: int | None = None,
+                 numbers_from_seed: bool = False):
         self.title = title
+        # Every answer is a single number that changes with the seed: one typed in as a number
+        # passes here and scores 0 when graded, so it is refused here too (see _typed_in).
+        self._numbers_from_seed = numbers_from_seed
         self.batch_size = batch_size  # lets hints recognise factors such as 1/n
         # Incoming gradients the lesson hands the learner, e.g. {"dhpreact": ...} for the fused batchnorm.
         self.given = dict(given or {})
@@ -59,9 +64,20 @@ class Exercise:
                         n=self.batch_size)
         if check.status is Status.WRONG:
             check = replace(check, reason=check.reason + self._earlier_failure(name))
+        if self._numbers_from_seed and check.status in (Status.CORRECT, Status.WRONG):
+            check = self._typed_in(check)
         if record:
             self._results[name] = check
         return check
+
+    def _typed_in(self, check: Check) -> Check:
+        literal = typed_in_number(check.label)
+        if literal is None:
+            return check
+        return Check(check.label, Status.INVALID,
+                     f"`{check.label} = {literal}` is typed in as a number: it can only fit this seed's "
+                     f"numbers, and the grader draws others, so it would score 0. Write {check.label} as an "
+                     f"expression of the lesson's variables (the values printed above), as autograd would.")
 
     def _earlier_failure(self, name: str) -> str:
         """Answers build on the ones before them: point at the first earlier answer that failed."""

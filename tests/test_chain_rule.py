@@ -132,3 +132,37 @@ def test_the_lesson_scoreboard_names_each_part():
     board = chain_rule.lesson_summary({"scalar": chain_rule.scalar_exercise(setup), "graph": graph})
     assert [c.label for c in board.checks][:3] == ["scalar: dx", "graph: dz", "graph: dc"]
     assert (board.correct, board.total) == (1, 7)
+
+
+@pytest.fixture
+def shell():
+    """A real IPython shell, as a lesson's kernel runs cells: its input history is what the checker reads."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    yield InteractiveShell.instance(config=config)
+    InteractiveShell.clear_instance()
+
+
+def test_a_number_typed_in_is_refused_with_the_reason_and_an_expression_passes(shell):
+    def run(source):
+        assert shell.run_cell(source, store_history=True).success, source  # as a kernel runs a cell
+
+    run("from checker import chain_rule\n"
+        "setup = chain_rule.ChainRuleSetup()\n"
+        "x, y, z = setup.graph['x'], setup.graph['y'], setup.graph['z']\n"
+        "c = 2 * x + 3 * y\n"
+        "ex = chain_rule.graph_exercise(setup)")
+    exact = repr(shell.user_ns["c"].item())  # this seed's right answer, as a learner would copy it
+    for answer in (f"dz = {exact}", f"dz = torch.tensor({exact})", "dz = -(1.5 + 2) * 4", "dc = 7.0"):
+        run(f"import torch\ndz = dc = None  # TODO\n{answer}")
+        label = answer.split()[0]
+        check = shell.user_ns["ex"].result(label, shell.user_ns[label])
+        assert check.status is Status.INVALID, (answer, check)
+        assert f"`{answer}` is typed in as a number" in check.reason and "the grader draws others" in check.reason
+    for expression in ("dz = c", "dz = c.item()", "dz = 2 * x + 3 * y"):
+        run(expression)
+        assert shell.user_ns["ex"].result("dz", shell.user_ns["dz"]).passed, expression
+    assert chain_rule.graph_exercise(chain_rule.ChainRuleSetup()).result("dz", 1.0).status is Status.WRONG  # no history: no claim
