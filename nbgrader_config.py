@@ -17,3 +17,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # A learner who deletes a graded cell gets it back when grading.
 c.OverwriteCells.add_missing_cells = True
+
+# Feedback pages: grades, then each graded cell without its hidden tests' code (their results
+# stay), then the page's CSS. See checker/feedback.py.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "checker.feedback.OmitHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

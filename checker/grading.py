@@ -124,12 +124,19 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
         return Outcome(student, assignment, "not graded",
                        "the kernel died while running the notebook (os._exit, a crash or running out of memory)")
     if not result.get("success"):
-        errors = [line for line in log.splitlines() if "Error" in line or "ERROR" in line]
-        return Outcome(student, assignment, "not graded",
-                       "nbgrader could not grade it: " + (errors[-1].strip() if errors else "see its log"))
-    _worker_api.generate_feedback(assignment, student, force=True)
+        return Outcome(student, assignment, "not graded", "nbgrader could not grade it: " + _last_error(log))
+    notes = sorted(set(findings.values()))
+    feedback = _worker_api.generate_feedback(assignment, student, force=True)
+    if not feedback.get("success"):
+        notes.append("its feedback page could not be written: " +
+                     _last_error((feedback.get("log") or "") + (feedback.get("error") or "")))
     _freeze_long_lived_objects()
-    return Outcome(student, assignment, "graded", "; ".join(sorted(set(findings.values()))))
+    return Outcome(student, assignment, "graded", "; ".join(notes))
+
+
+def _last_error(log: str) -> str:
+    errors = [line.strip() for line in log.splitlines() if "Error" in line or "ERROR" in line]
+    return errors[-1] if errors else "see nbgrader's log"
 
 
 _worker_api = None

@@ -54,6 +54,11 @@ def checks_text(checks) -> str:
     return "\n".join(check_text(c, width) for c in checks)
 
 
+# Inline, so the table reads the same wherever the HTML lands: JupyterLab, or nbgrader's feedback
+# page, whose stylesheet strips table cells of their padding.
+_CELL_STYLE = "text-align:left;padding:4px 8px"
+
+
 def _badge(status: Status) -> str:
     fg, bg = _BADGE[status]
     return (f'<span style="color:{fg};background:{bg};padding:1px 8px;border-radius:8px;'
@@ -79,11 +84,11 @@ def _row_html(check: Check) -> str:
         _maxdiff(check.maxdiff),
         f'<div style="text-align:left">{_prose_html(check.reason)}{details}</div>',
     ]
-    return "<tr>" + "".join(f'<td style="text-align:left">{c}</td>' for c in cells) + "</tr>"
+    return "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{c}</td>' for c in cells) + "</tr>"
 
 
 def checks_html(checks, caption: str = "") -> str:
-    head = "".join(f'<th style="text-align:left">{h}</th>'
+    head = "".join(f'<th style="{_CELL_STYLE}">{h}</th>'
                    for h in ("gradient", "verdict", "exact", "approx", "maxdiff", "why"))
     cap = (f'<caption style="text-align:left;font-weight:600;padding-bottom:4px">'
            f'{html.escape(caption)}</caption>') if caption else ""

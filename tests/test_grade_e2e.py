@@ -63,6 +63,12 @@ def edited_tests():
     return nb
 
 
+def with_a_note(nb):
+    """A cell the student added, quoting nbgrader's marker without its end: feedback must survive it."""
+    nb.cells.append(nbformat.v4.new_code_cell("# my note: where does ### BEGIN HIDDEN TESTS go?"))
+    return nb
+
+
 def deleted_tests():
     nb = fill(lesson(), 13)
     doomed = {id(c) for c in graded_cells_after(nb, 13)}
@@ -82,7 +88,7 @@ SUBMISSIONS = {
     # student: (notebook or raw text, expected score, expected status, words expected in the reason)
     "full": (lambda: fill(lesson()), TOTAL, "graded", ""),
     "blank": (lesson, 0, "graded", ""),
-    "half": (lambda: fill(lesson(), 13), 13, "graded", ""),
+    "half": (lambda: with_a_note(fill(lesson(), 13)), 13, "graded", ""),
     "grad_cheat": (autograd_cheat, 0, "graded", "answer_dlogprobs line 5 uses `retain_grad`"),
     # dlogit_maxes and db1 are zero in exact arithmetic whatever the seed: copied numbers stay right
     "hard_coded": (hard_coded, 2, "graded", ""),
@@ -139,6 +145,12 @@ def test_progress_and_feedback(graded, course):
             assert (course / "feedback" / student / LESSON / "makemore_atomic_backprop.html").is_file()
     feedback = (course / "feedback" / "grad_cheat" / LESSON / "makemore_atomic_backprop.html").read_text()
     assert "0 points for dprobs" in feedback and "uses `retain_grad`" in feedback
+    # the hidden tests' code is left out of the page, their results are not
+    assert "hidden_check" not in feedback and "BEGIN HIDDEN TESTS" not in feedback
+    patched = (course / "feedback" / "monkeypatched" / LESSON / "makemore_atomic_backprop.html").read_text()
+    assert "own check of dlogprobs: not done yet" in patched
+    note = (course / "feedback" / "half" / LESSON / "makemore_atomic_backprop.html").read_text()
+    assert "where does ### BEGIN HIDDEN TESTS go?" in note
 
 
 def test_grading_again_keeps_one_row_per_student(graded, course):
