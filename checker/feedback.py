@@ -4,16 +4,18 @@ nbgrader puts each graded cell's hidden tests back before grading and, by defaul
 the feedback. Here they are only the call into the grader's own check (see verify.py): noise for a
 student, while its result, the output under the cell, stays. Registered for `GenerateFeedback` in
 nbgrader_config.py. Unlike nbgrader's ClearHiddenTests, which guards the instructor's sources, it
-never stops the feedback: a cell whose markers a student mangled is shown as it is.
+never stops the feedback, and leaves the student's own cells as they wrote them.
 """
 
+from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 
 
 class OmitHiddenTests(ClearHiddenTests):
     def preprocess_cell(self, cell, resources, cell_index):
-        try:
-            self._remove_hidden_test_region(cell)
-        except RuntimeError:  # unbalanced markers typed by a student: leave that cell alone
-            pass
+        if utils.is_grade(cell) and not utils.is_solution(cell):  # the course's check cells only
+            try:
+                self._remove_hidden_test_region(cell)
+            except RuntimeError:  # markers a student typed into a check cell: show it as it is
+                pass
         return cell, resources
