@@ -68,18 +68,24 @@ class DigitsSetup:
         self.xb, self.yb = self.x_train[batch], self.y_train[batch]
 
 
+# Which of the learner's functions the lesson calls for each gradient.
+WRITTEN_BY = {"dout": "your `mse_grad`", "dl2": "your `lin_grad`", "dw2": "your `lin_grad`", "db2": "your `lin_grad`",
+              "dl1": "your `relu_grad`", "dw1": "your `lin_grad`", "db1": "your `lin_grad`"}
+
+
 def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """d loss / d every intermediate and parameter of one batch, from the float32 and float64 autograd."""
     setup = setup or DigitsSetup()
     references = graph_references(forward, setup.params, setup.xb, setup.yb, names=GRADIENT_ORDER)
-    return Exercise("Lesson 3: the backward pass by hand", references, batch_size=BATCH_SIZE)
+    return Exercise("Lesson 3: the backward pass by hand", references, batch_size=BATCH_SIZE, written_by=WRITTEN_BY)
 
 
 def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The parameters' gradients again, as your Module classes produce them."""
     setup = setup or DigitsSetup()
     references = graph_references(forward, setup.params, setup.xb, setup.yb, names=("w2", "b2", "w1", "b1"))
-    return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE)
+    return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE,
+                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in ("w2", "b2", "w1", "b1")})
 
 
 def epochs() -> int:

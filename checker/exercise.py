@@ -33,8 +33,11 @@ class Exercise:
 
     def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False,
                  given: dict[str, torch.Tensor] | None = None, batch_size: int | None = None,
-                 numbers_from_seed: bool = False):
+                 numbers_from_seed: bool = False, written_by: dict[str, str] | None = None):
         self.title = title
+        # Gradients the lesson gets by calling the learner's code, e.g. {"dout": "your `mse_grad`"}:
+        # when one is missing, the learner has a function to fix, not a placeholder to replace.
+        self._written_by = dict(written_by or {})
         # Every answer is a single number that changes with the seed: one typed in as a number
         # passes here and scores 0 when graded, so it is refused here too (see _typed_in).
         self._numbers_from_seed = numbers_from_seed
@@ -64,6 +67,10 @@ class Exercise:
                         n=self.batch_size)
         if check.status is Status.WRONG:
             check = replace(check, reason=check.reason + self._earlier_failure(name))
+        if check.status is Status.NOT_DONE and check.label in self._written_by:
+            check = replace(check, reason=f"not done yet: {check.label} comes from {self._written_by[check.label]}, "
+                                          f"which has not returned it (the line printed above says why): fix it, "
+                                          f"then run its cell, the cell that calls it, and this one.")
         if self._numbers_from_seed and check.status in (Status.CORRECT, Status.WRONG):
             check = self._typed_in(check)
         if record:

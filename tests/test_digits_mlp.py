@@ -81,3 +81,12 @@ def test_a_failing_learner_function_gives_a_sentence(capsys):
         "lin_grad must return 3 values (a tuple), but it returned 2 values.",
         "relu_grad is int, not a function: define it with `def relu_grad(...):`.",
     ]
+
+
+def test_a_gradient_missing_because_its_function_is_unfinished_names_the_function():
+    setup = digits_mlp.DigitsSetup()
+    by_hand, as_modules = digits_mlp.gradients_exercise(setup), digits_mlp.modules_exercise(setup)
+    assert by_hand.result("dl1", None).reason.startswith("not done yet: dl1 comes from your `relu_grad`, which")
+    assert "your `lin_grad`" in by_hand.result("dw2", None).reason
+    assert "your `Lin`, `Relu` and `Mse` classes" in as_modules.result("dw1", None).reason
+    assert "placeholder `dl1 = None`" not in by_hand.result("dl1", None).reason
