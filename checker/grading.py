@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import os
 import secrets
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed

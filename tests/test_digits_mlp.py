@@ -2,7 +2,6 @@
 learner functions that fail without a traceback."""
 
 import pytest
-import torch
 
 from checker import Status, digits_mlp
 from checker.learner_code import call

@@ -4,7 +4,6 @@
 import sys
 
 import jsonschema
-import nbformat
 import pytest
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
