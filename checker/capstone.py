@@ -23,14 +23,12 @@ import torch
 import torch.nn.functional as F
 
 from . import training
-from .class_checks import ClassChecks, FAILURE_PHRASE, Unusable, article, combine_rows
+from .class_checks import ClassChecks, Unusable, article
 from .compare import Check, Status
 from .environment import fast_mode, generator, seed_from_env
-from .errors import CheckFailed
 from .exercise import Exercise
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references
 from .references import autograd_references, function_gradients
-from .report import Scoreboard, show
 
 # torch.autograd.gradcheck's defaults, named so that the checker's own measurement uses the same.
 GRADCHECK_EPS = 1e-6  # the finite-difference step
@@ -302,9 +300,10 @@ class FunctionsExercise(ClassChecks):
             self._exercises[case.name] = Exercise(case.name, references, batch_size=_batch_size(case))
         self._results: dict[str, Check] = {}
 
-    @property
-    def function_names(self) -> list[str]:
-        return list(self.cases)
+    kind = "Function"
+
+    def _table_title(self, label: str) -> str:
+        return f"{label} on the checker's inputs"
 
     def rows(self, name: str, function) -> list[Check]:
         """The report of one Function: forward, gradcheck, then one row per gradient."""
@@ -343,45 +342,14 @@ class FunctionsExercise(ClassChecks):
         return Check("forward", Status.CORRECT, f"computes {case.formula} (float32, largest difference "
                                                 f"{maxdiff:.1e} from float64)", maxdiff=maxdiff)
 
-    def result(self, label: str, yours, *, record: bool = True) -> Check:
-        """One Check for the Function `label` (e.g. "Linear"): correct only if every row is. Never raises."""
-        if label not in self.cases:
-            return Check(str(label), Status.INVALID, f"there is no Function called {label!r} in {self.title}; "
-                                                     f"the names are {', '.join(self.function_names)}.")
-        rows = self.rows(label, yours)
-        combined = combine_rows(label, rows)
-        if record:
-            self._results[label] = combined
-        return combined
-
-    def check(self, label: str, yours) -> None:
-        """Show the report of one Function; raise CheckFailed (one line) unless every row is correct."""
-        if label not in self.cases:
-            check = self.result(label, yours)
-            show(check)
-            raise CheckFailed(check.reason)
-        rows = self.rows(label, yours)
-        self._results[label] = combine_rows(label, rows)
-        show(Scoreboard(f"{label} on the checker's inputs", rows))
-        if not self._results[label].passed:
-            raise CheckFailed(f"{label} is {FAILURE_PHRASE[self._results[label].status]}: see the report above.")
-
-    def preview(self, label: str, yours) -> None:
-        """Show the report of a Function without counting it or raising: for trying things out."""
-        if label not in self.cases:
-            show(self.result(label, yours, record=False))
-        else:
-            show(Scoreboard(f"{label} on the checker's inputs", self.rows(label, yours)))
-
     def ready(self) -> bool:
         """True once every Function has passed its check; otherwise say which are missing."""
-        waiting = [name for name in self.cases if not (name in self._results and self._results[name].passed)]
+        waiting = self._waiting()
         if waiting:
             print(f"This cell uses all four Functions; {', '.join(waiting)} "
                   f"{'is' if len(waiting) == 1 else 'are'} not checked and correct yet. "
                   f"Finish {'it' if len(waiting) == 1 else 'them'} above and run the check cells, then come back.")
         return not waiting
-
 
 
 def _batch_size(case: Case) -> int | None:

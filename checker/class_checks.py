@@ -1,10 +1,11 @@
 """What the lessons that check a learner's *class* share (the capstone's Functions, lesson 2's Value):
 one exception for "this class cannot be run", one row per check combined from several, and the
-scoreboard of every check.
+interface every exercise offers: result, check, preview and the scoreboard.
 """
 
 from .compare import Check, Status
-from .report import Scoreboard
+from .errors import CheckFailed
+from .report import Scoreboard, show
 
 
 class Unusable(Exception):
@@ -44,7 +45,52 @@ def combine_rows(name: str, rows: list[Check]) -> Check:
 
 
 class ClassChecks:
-    """The scoreboard of an exercise whose checks are named in `self.cases`, results in `self._results`."""
+    """The interface of an exercise that checks a learner's whole class, one named check at a time,
+    as the tensor exercises do: `result` (what the hidden tests call), `check`, `preview`, `summary`.
+
+    A subclass sets `title`, `cases` ({name: case}) and `_results` ({}), and defines `rows(name, yours)`,
+    the report's rows, and `_table_title(name)`; `kind` names one check in messages."""
+
+    kind = "check"
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.cases)
+
+    def _combine(self, name: str, rows: list[Check]) -> Check:
+        return combine_rows(name, rows)
+
+    def _report(self, label: str, yours, record: bool) -> tuple[Check, Scoreboard | None]:
+        """(one combined Check, the table of rows or None for an unknown label). Never raises."""
+        if label not in self.cases:
+            return Check(str(label), Status.INVALID, f"there is no {self.kind} called {label!r} in {self.title}; "
+                                                     f"the names are {', '.join(self.names)}."), None
+        rows = self.rows(label, yours)
+        combined = self._combine(label, rows)
+        if record:
+            self._results[label] = combined
+        return combined, Scoreboard(self._table_title(label), rows)
+
+    def result(self, label: str, yours, *, record: bool = True) -> Check:
+        """One Check for the check `label` of the class `yours`: correct only if every row is."""
+        return self._report(label, yours, record)[0]
+
+    def check(self, label: str, yours) -> None:
+        """Show the report of one check; raise CheckFailed (one line) unless every row is correct."""
+        combined, table = self._report(label, yours, record=True)
+        show(table or combined)
+        if not combined.passed:
+            raise CheckFailed(f"{label} is {FAILURE_PHRASE[combined.status]}: see the report above." if table
+                              else combined.reason)
+
+    def preview(self, label: str, yours) -> None:
+        """The report of a check without counting it or raising: for trying things out."""
+        combined, table = self._report(label, yours, record=False)
+        show(table or combined)
+
+    def _waiting(self) -> list[str]:
+        """The checks that have not passed yet."""
+        return [name for name in self.cases if not (name in self._results and self._results[name].passed)]
 
     def summary(self) -> Scoreboard:
         not_checked = "not checked yet: run its answer cell and the check below it."

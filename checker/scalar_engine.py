@@ -28,13 +28,11 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from .class_checks import ClassChecks, FAILURE_PHRASE, Unusable, article, combine_rows
+from .class_checks import ClassChecks, Unusable, article, combine_rows
 from .compare import Check, Status, compare
 from .environment import generator, seed_from_env
-from .errors import CheckFailed
 from .exercise import Exercise
 from .references import autograd_references, function_gradients
-from .report import Scoreboard, show
 
 OP_METHODS = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "neg": "__neg__", "sub": "__sub__",
               "relu": "relu", "tanh": "tanh"}
@@ -296,10 +294,6 @@ class EngineExercise(ClassChecks):
             references[leaf] = replace(reference, mistakes=mistakes)
         return Exercise(case.formula, references)
 
-    @property
-    def names(self) -> list[str]:
-        return list(self.cases)
-
     # ---- one case on the learner's class
 
     def _run_case(self, case: Case, Value, walk: str = "checker") -> tuple[Check, dict]:
@@ -394,55 +388,27 @@ class EngineExercise(ClassChecks):
         return Check("backward", Status.WRONG, f"your ops give the right gradients when the checker walks the graph, "
                                                f"so the walk in backward is the problem: {advice}")
 
-    # ---- the public interface, as the other exercises'
+    # ---- the public interface (result, check, preview, summary) is ClassChecks'
 
-    def _report(self, label: str, yours, record: bool) -> tuple[Check, Scoreboard | None]:
-        """(one combined Check, the table of rows or None for an unknown label). Never raises."""
-        if label not in self.cases:
-            return Check(str(label), Status.INVALID, f"there is no check called {label!r} in {self.title}; "
-                                                     f"the names are {', '.join(self.names)}."), None
-        rows = self.rows(label, yours)
-        combined = _combine(label, rows)
-        if record:
-            self._results[label] = combined
-        return combined, Scoreboard(f"{label}: {self.cases[label].formula}", rows)
+    def _table_title(self, label: str) -> str:
+        return f"{label}: {self.cases[label].formula}"
 
-    def result(self, label: str, yours, *, record: bool = True) -> Check:
-        """One Check for the check `label` (e.g. "relu_tanh") of the class `yours`: correct only if
-        every row is. What the hidden tests call."""
-        return self._report(label, yours, record)[0]
-
-    def check(self, label: str, yours) -> None:
-        """Show the report of one check; raise CheckFailed (one line) unless every row is correct."""
-        combined, table = self._report(label, yours, record=True)
-        show(table or combined)
-        if not combined.passed:
-            raise CheckFailed(f"{label} is {FAILURE_PHRASE[combined.status]}: see the report above." if table
-                              else combined.reason)
-
-    def preview(self, label: str, yours) -> None:
-        """The report of a check without counting it or raising: for trying things out."""
-        combined, table = self._report(label, yours, record=False)
-        show(table or combined)
+    def _combine(self, name: str, rows: list[Check]) -> Check:
+        """combine_rows, with this lesson's words for success."""
+        combined = combine_rows(name, rows)
+        if combined.passed:
+            return replace(combined, reason=f"{', '.join(r.label for r in rows)} all correct")
+        if len(rows) > 1 and rows[0].label == name and not rows[0].passed:  # the op "pow" in the check "pow"
+            return replace(combined, reason=f"{name}: {combined.reason}")
+        return combined
 
     def ready(self, needed: str = "this cell") -> bool:
         """True once every check has passed; otherwise say which are missing."""
-        waiting = [name for name in self.cases if not (name in self._results and self._results[name].passed)]
+        waiting = self._waiting()
         if waiting:
             print(f"Finish Value above to see {needed}: the checks {', '.join(waiting)} have not passed yet "
                   f"(run them after your answer cells).")
         return not waiting
-
-
-
-def _combine(name: str, rows: list[Check]) -> Check:
-    """combine_rows, with this lesson's words for success."""
-    combined = combine_rows(name, rows)
-    if combined.passed:
-        return replace(combined, reason=f"{', '.join(r.label for r in rows)} all correct")
-    if len(rows) > 1 and rows[0].label == name and not rows[0].passed:  # the op "pow" in the check "pow"
-        return replace(combined, reason=f"{name}: {combined.reason}")
-    return combined
 
 
 def engine_exercise(seed: int | None = None) -> EngineExercise:
