@@ -7,30 +7,18 @@ last two lines are machine-readable.
 
 import argparse
 import csv
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
+from checker.grading import scratch_course
 from checker.notebooks import read, solutions_by_id, tool_environment, with_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "04_makemore_atomic_backprop"
 NOTEBOOK = f"{LESSON}/makemore_atomic_backprop.ipynb"
-
-
-def scratch_course(folder: Path, students: int) -> None:
-    shutil.copy(ROOT / "nbgrader_config.py", folder)
-    shutil.copytree(ROOT / "solutions" / LESSON, folder / "solutions" / LESSON)
-    answered = with_answers(read(ROOT / "lessons" / NOTEBOOK), solutions_by_id(ROOT / "solutions" / NOTEBOOK))
-    for number in range(students):
-        path = folder / "submitted" / f"student{number:03d}" / NOTEBOOK
-        path.parent.mkdir(parents=True)
-        nbformat.write(answered, path)
 
 
 def main() -> int:
@@ -39,8 +27,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as folder:
-        course = Path(folder)
-        scratch_course(course, args.students)
+        answered = with_answers(read(ROOT / "lessons" / NOTEBOOK), solutions_by_id(ROOT / "solutions" / NOTEBOOK))
+        course = scratch_course(Path(folder), {(f"student{number:03d}", NOTEBOOK): answered
+                                               for number in range(args.students)})
         started = time.perf_counter()
         done = subprocess.run(["make", "-s", "-C", str(ROOT), "grade", f"COURSE={course}", f"GRADE_ARGS=--jobs {args.jobs}"],
                               env=tool_environment(), capture_output=True, text=True)

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -206,6 +207,24 @@ def max_points(root: Path, assignment: str) -> float:
     return sum(nbgrader_meta(cell).get("points", 0) or 0
                for path in (root / "solutions" / assignment).glob("*.ipynb")
                for cell in nbformat.read(path, as_version=4).cells)
+
+
+def scratch_course(folder: Path, submissions: dict) -> Path:
+    """`folder` made a course to grade apart from this one (for tests and benchmarks): this course's
+    nbgrader_config.py, the sources of every lesson submitted to, and `submissions`
+    {(student, "<lesson>/<notebook>.ipynb"): a notebook, or raw text for a file that is not one}."""
+    course = Path(__file__).resolve().parent.parent
+    shutil.copy(course / "nbgrader_config.py", folder)
+    for lesson in sorted({Path(relpath).parts[0] for _, relpath in submissions}):
+        shutil.copytree(course / "solutions" / lesson, folder / "solutions" / lesson)
+    for (student, relpath), submission in submissions.items():
+        path = folder / "submitted" / student / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(submission, str):
+            path.write_text(submission)
+        else:
+            nbformat.write(submission, path)
+    return folder
 
 
 def main(argv=None) -> int:

@@ -2,13 +2,13 @@
 submissions an instructor meets: honest, blank, half done, cheating, broken, hostile."""
 
 import csv
-import shutil
 
 import nbformat
 import pytest
 import torch
 
 from checker import makemore
+from checker.grading import scratch_course
 from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
 
 LESSON = "04_makemore_atomic_backprop"
@@ -103,18 +103,8 @@ SUBMISSIONS = {
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(SOLUTIONS / LESSON, course / "solutions" / LESSON)
-    for student, (make, *_) in SUBMISSIONS.items():
-        path = course / "submitted" / student / NOTEBOOK
-        path.parent.mkdir(parents=True)
-        submission = make()
-        if isinstance(submission, str):
-            path.write_text(submission)
-        else:
-            nbformat.write(submission, path)
-    return course
+    return scratch_course(tmp_path_factory.mktemp("course"),
+                          {(student, NOTEBOOK): make() for student, (make, *_) in SUBMISSIONS.items()})
 
 
 def grade(course):

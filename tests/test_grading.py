@@ -2,12 +2,10 @@
 lecture's way) earn full marks under the grader's own seed, and the blank lessons earn 0."""
 
 import csv
-import shutil
 
-import nbformat
 import pytest
 
-from checker.grading import max_points
+from checker.grading import max_points, scratch_course
 
 from course import LESSONS, ROOT, SOLUTIONS, notebooks, read, run, solutions_by_id, with_answers
 
@@ -33,14 +31,9 @@ def answered(relpath):
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
     """{(assignment, student): (score, max_score, status)} after one `make grade` of every lesson."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(SOLUTIONS, course / "solutions")
-    for relpath in ALL:
-        for student, notebook in (("blank", read(LESSONS / relpath)), ("reference", answered(relpath))):
-            path = course / "submitted" / student / relpath
-            path.parent.mkdir(parents=True)
-            nbformat.write(notebook, path)
+    course = scratch_course(tmp_path_factory.mktemp("course"),
+                            {(student, relpath): notebook for relpath in ALL
+                             for student, notebook in (("blank", read(LESSONS / relpath)), ("reference", answered(relpath)))})
     run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2")
     with open(course / "grades.csv") as f:
         return {(row["assignment"], row["student_id"]): (float(row["score"]), float(row["max_score"]), row["status"])
