@@ -83,9 +83,10 @@ def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
 def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The parameters' gradients again, as your Module classes produce them."""
     setup = setup or DigitsSetup()
-    references = graph_references(forward, setup.params, setup.xb, setup.yb, names=("w2", "b2", "w1", "b1"))
+    names = ("w2", "b2", "w1", "b1")  # in the order Model.backward finds them
+    references = graph_references(forward, setup.params, setup.xb, setup.yb, names=names)
     return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE,
-                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in ("w2", "b2", "w1", "b1")})
+                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in names})
 
 
 def epochs() -> int:

@@ -61,12 +61,10 @@ def _last_assignment(source: str, name: str):
         tree = ast.parse(source)
     except SyntaxError:
         return None
-    value = None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            if value is None or node.lineno >= value.lineno:
-                value = node.value
-    return value
+    assignments = [node for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                   and any(isinstance(target, ast.Name) and target.id == name for target in node.targets)]
+    # ast.walk goes breadth first: the last one in the source is the one with the greatest position
+    return max(assignments, key=lambda node: (node.lineno, node.col_offset)).value if assignments else None
 
 
 def _is_literal(node) -> bool:
