@@ -60,7 +60,7 @@ grade: $(STAMP)
 
 # A student's check before handing in: make validate NB=lessons/<lesson>/<notebook>.ipynb
 validate: $(STAMP)
-	$(RUN) python -m checker.validate "$(NB)"
+	$(RUN) python -m checker.grading.validate "$(NB)"
 
 # Times one Exercise 4 training step three ways; the last three lines are machine-readable.
 bench: $(STAMP)

@@ -19,9 +19,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback pages: grades, then each graded cell without its hidden tests' code (their results
-# stay), then the page's CSS. See checker/feedback.py.
+# stay), then the page's CSS. See checker/grading/feedback.py.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "checker.feedback.OmitHiddenTests",
+    "checker.grading.feedback.OmitHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from checker.grading import scratch_course
-from checker.notebooks import read, solutions_by_id, tool_environment, with_answers
+from checker.grading.run import scratch_course
+from checker.grading.notebooks import read, solutions_by_id, tool_environment, with_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "04_makemore_atomic_backprop"

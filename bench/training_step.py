@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from checker import makemore, timing, training
-from checker.notebooks import solutions_by_id
+from checker.lessons import makemore, timing, training
+from checker.grading.notebooks import solutions_by_id
 
 SOLUTION = Path(__file__).resolve().parent.parent / "solutions/07_makemore_training/makemore_training.ipynb"
 ROUNDS, BATCHES = 25, 100

@@ -1,6 +1,9 @@
 """backprop-ninja's checker: reference gradients computed here, compared with yours, explained.
 
-    from checker import makemore
+This top level is the learner-facing core every lesson uses; each lesson's own module is in
+`checker.lessons`, and what runs only in the grader is in `checker.grading`.
+
+    from checker.lessons import makemore
     setup = makemore.MakemoreSetup()          # data, parameters and a batch, from one seed
     ex = makemore.exercise1(setup)            # the references for Exercise 1
     ex.check("dlogprobs", dlogprobs)          # one report row; raises CheckFailed unless correct
@@ -10,7 +13,8 @@
 exact / approx / maxdiff, a status and a one-sentence reason, and never raises on bad input.
 """
 
-from .compare import Check, Status, compare
+from .check import Check, Status
+from .compare import compare
 from .data import data_path, load_digits, load_names
 from .errors import CheckFailed, CourseDataError, CourseError
 from .exercise import Exercise, Reference

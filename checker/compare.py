@@ -14,57 +14,17 @@ gives a `Check` with a sentence saying what is wrong and how to fix it, never an
 """
 
 import reprlib
-from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 import torch
 
+from .check import Check, Status
 from .diagnose import diagnose
 
 # An answer may be this many times further from the float64 truth than PyTorch's own float32 result...
 TIMES_PYTORCH_ERROR = 10.0
 # ...or this many float32 roundings of the gradient's largest value (for when PyTorch happens to be exact).
 ROUNDINGS_OF_SCALE = 16.0
-
-
-class Status(str, Enum):
-    CORRECT = "correct"
-    WRONG = "wrong"
-    NOT_DONE = "not done yet"
-    INVALID = "cannot check"
-
-
-@dataclass(frozen=True)
-class Check:
-    """The result of checking one gradient. `label` is what the learner computed, e.g. 'dlogprobs'."""
-
-    label: str
-    status: Status
-    reason: str
-    exact: bool | None = None
-    approx: bool | None = None
-    maxdiff: float | None = None
-    your_error: float | None = None  # largest |yours - float64 truth|
-    pytorch_error: float | None = None  # largest |PyTorch float32 autograd - float64 truth|
-    details: str = ""  # torch.testing's mismatch report, for wrong answers
-
-    @property
-    def passed(self) -> bool:
-        return self.status is Status.CORRECT
-
-    def __str__(self):
-        from .report import check_text
-
-        return check_text(self)
-
-    def _repr_pretty_(self, printer, cycle):  # IPython's text/plain form: the report, not the fields
-        printer.text(str(self))
-
-    def _repr_html_(self):
-        from .report import checks_html
-
-        return checks_html([self])
 
 
 def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | None = None,

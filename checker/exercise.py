@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from .compare import Check, Status, compare
+from .check import Check, Status
+from .compare import compare
 from .errors import CheckFailed
 from .learner_code import typed_in_number
 from .report import Scoreboard, difference_plot, show

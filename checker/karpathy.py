@@ -3,7 +3,8 @@ autograd-enabled tensors. The course's notebooks use `Exercise.check`, which nee
 
 import torch
 
-from .compare import Status, compare
+from .check import Status
+from .compare import compare
 
 
 def cmp(s: str, dt, t) -> None:

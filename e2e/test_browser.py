@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from checker.notebooks import nbgrader_meta, tool_environment
+from checker.grading.notebooks import nbgrader_meta, tool_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb"

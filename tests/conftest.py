@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from checker import makemore
+from checker.lessons import makemore
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-from checker.notebooks import nbgrader_meta, read, solution_code, solutions_by_id, tool_environment, with_answers  # noqa: F401
+from checker.grading.notebooks import nbgrader_meta, read, solution_code, solutions_by_id, tool_environment, with_answers  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

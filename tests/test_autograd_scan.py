@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from checker.autograd_scan import autograd_use, rule_for, scan_notebook
+from checker.grading.autograd_scan import autograd_use, rule_for, scan_notebook
 
 
 @pytest.mark.parametrize("source, found", [

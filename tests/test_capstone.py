@@ -5,7 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from checker import CheckFailed, Status, capstone, makemore, training, verify
+from checker import CheckFailed, Status
+from checker.grading import verify
+from checker.lessons import capstone, makemore, training
 from course import SOLUTIONS, solutions_by_id
 
 NOTEBOOK = SOLUTIONS / "08_capstone_autograd_function" / "capstone_autograd_function.ipynb"

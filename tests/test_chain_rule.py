@@ -4,8 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from checker import Status, chain_rule
-from checker.grading import GRADING_SEED
+from checker import Status
+from checker.lessons import chain_rule
+from checker.grading.run import GRADING_SEED
 
 
 def block_answers(setup):
@@ -150,7 +151,7 @@ def test_a_number_typed_in_is_refused_with_the_reason_and_an_expression_passes(s
     def run(source):
         assert shell.run_cell(source, store_history=True).success, source  # as a kernel runs a cell
 
-    run("from checker import chain_rule\n"
+    run("from checker.lessons import chain_rule\n"
         "setup = chain_rule.ChainRuleSetup()\n"
         "x, y, z = setup.graph['x'], setup.graph['y'], setup.graph['z']\n"
         "c = 2 * x + 3 * y\n"

@@ -172,7 +172,7 @@ def test_bad_input_is_checked_before_values(expected, truth):
 
 
 def test_the_html_report_shows_code_spans_as_code_and_escapes_the_rest():
-    from checker.report import checks_html
+    from checker.check import checks_html
 
     check = compare("d<x>", None, torch.zeros(2), torch.zeros(2, dtype=torch.float64))
     table = checks_html([check])

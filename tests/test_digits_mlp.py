@@ -3,9 +3,10 @@ learner functions that fail without a traceback."""
 
 import pytest
 
-from checker import Status, digits_mlp
+from checker import Status
+from checker.lessons import digits_mlp
 from checker.learner_code import call
-from checker.notebooks import solutions_by_id
+from checker.grading.notebooks import solutions_by_id
 
 from course import SOLUTIONS
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from checker import CheckFailed, Status, cmp, makemore
+from checker import CheckFailed, Status, cmp
+from checker.lessons import makemore
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 import torch
 
-from checker import makemore
-from checker.grading import scratch_course
+from checker.lessons import makemore
+from checker.grading.run import scratch_course
 from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
 
 LESSON = "04_makemore_atomic_backprop"

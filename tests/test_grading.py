@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from checker.grading import max_points, scratch_course
+from checker.grading.run import max_points, scratch_course
 
 from course import LESSONS, ROOT, SOLUTIONS, notebooks, read, run, solutions_by_id, with_answers
 

@@ -1,4 +1,4 @@
-"""checker.nbgrader_speedups gives nbgrader the same answers, faster: compared here with the real
+"""checker.grading.nbgrader_speedups gives nbgrader the same answers, faster: compared here with the real
 `alembic` command and the real jsonschema."""
 
 import sys
@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
-from checker import nbgrader_speedups
+from checker.grading import nbgrader_speedups
 
 from course import ROOT, run
 
@@ -45,7 +45,7 @@ def test_compiled_schemas_raise_what_jsonschema_raises(metadata):
 def test_grading_processes_skip_rfc3987_syntax_and_still_validate_notebooks():
     probe = """
 import sys
-import checker.grading, nbformat
+import checker.grading.run, nbformat
 broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
 broken.cells[0]["execution_count"] = "one"
 try:

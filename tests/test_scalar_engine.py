@@ -6,7 +6,9 @@ import math
 import pytest
 import torch
 
-from checker import CheckFailed, Status, scalar_engine, verify
+from checker import CheckFailed, Status
+from checker.grading import verify
+from checker.lessons import scalar_engine
 from checker.environment import DEFAULT_SEED, SEED_ENV_VAR
 from course import SOLUTIONS, solutions_by_id
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from checker import CheckFailed, Status, makemore, training
+from checker import CheckFailed, Status
+from checker.lessons import makemore, training
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Warm kernels (checker/warm_kernels.py): each notebook gets a real, fresh ipykernel process,
+"""Warm kernels (checker/grading/warm_kernels.py): each notebook gets a real, fresh ipykernel process,
 forked from a zygote that has already imported torch."""
 
 import pytest
@@ -6,7 +6,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
-from checker.warm_kernels import WarmKernelManager, is_plain_ipykernel
+from checker.grading.warm_kernels import WarmKernelManager, is_plain_ipykernel
 
 KERNEL = {"name": "backprop-ninja", "display_name": "backprop-ninja", "language": "python"}
 

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from .class_checks import ClassChecks, Unusable, article, combine_rows
-from .compare import Check, Status, compare
-from .environment import generator, seed_from_env
-from .exercise import Exercise
-from .references import autograd_references, function_gradients
+from ..check import Check, Status
+from ..compare import compare
+from ..environment import generator, seed_from_env
+from ..exercise import Exercise
+from ..references import autograd_references, function_gradients
 
 OP_METHODS = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "neg": "__neg__", "sub": "__sub__",
               "relu": "relu", "tanh": "tanh"}

@@ -1,4 +1,4 @@
-"""`make grade`: autograde every submission, one student and lesson at a time, in parallel.
+"""`make grade` (`python -m checker.grading`): autograde every submission, one at a time per worker.
 
     submitted/<student>/<lesson>/<notebook>.ipynb  ->  autograded/, feedback/, grades.csv
 
@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import secrets
 import shutil
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from .notebooks import nbgrader_meta, tool_environment
 from .warm_kernels import use_warm_kernels
 from .verify import AUTOGRAD_USE_ENV_VAR, CHECKER_ENV_VAR, KEY_ENV_VAR
 
+CHECKER_PACKAGE = Path(__file__).resolve().parents[1]  # the folder of `checker` itself
 GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a learner's run fail
 GRADES_FILE = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
@@ -61,7 +61,7 @@ def grading_environment(root: Path, seed: int) -> dict:
         "BACKPROP_NINJA_SEED": str(seed),
         "BACKPROP_NINJA_FAST": "1",  # Exercise 4 trains its short version when graded
         "OMP_NUM_THREADS": "1",  # one kernel per core: PyTorch's thread pools would only fight
-        CHECKER_ENV_VAR: str(Path(__file__).resolve().parent),
+        CHECKER_ENV_VAR: str(CHECKER_PACKAGE),
         KEY_ENV_VAR: secrets.token_hex(8),
     }
 
@@ -213,7 +213,7 @@ def scratch_course(folder: Path, submissions: dict) -> Path:
     """`folder` made a course to grade apart from this one (for tests and benchmarks): this course's
     nbgrader_config.py, the sources of every lesson submitted to, and `submissions`
     {(student, "<lesson>/<notebook>.ipynb"): a notebook, or raw text for a file that is not one}."""
-    course = Path(__file__).resolve().parent.parent
+    course = CHECKER_PACKAGE.parent
     shutil.copy(course / "nbgrader_config.py", folder)
     for lesson in sorted({Path(relpath).parts[0] for _, relpath in submissions}):
         shutil.copytree(course / "solutions" / lesson, folder / "solutions" / lesson)
@@ -268,5 +268,3 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())

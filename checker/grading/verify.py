@@ -1,5 +1,7 @@
 """Hidden grading checks: a second opinion that does not trust the learner's namespace.
 
+This is the one file of `checker.grading` that runs inside a graded kernel, not in the grader.
+
 A graded cell's hidden test executes this file's source afresh (`exec`), rather than importing it,
 so redefining or monkeypatching `ex`, `checker.compare` or this module in the notebook changes
 nothing here. It then loads a private, pristine copy of the checker package from its files,
@@ -20,12 +22,13 @@ AUTOGRAD_USE_ENV_VAR = "BACKPROP_NINJA_AUTOGRAD_USE"  # {check grade_id: reason}
 KEY_ENV_VAR = "BACKPROP_NINJA_GRADING_KEY"  # makes the pristine copy's module name unguessable
 
 # The makemore exercises by their short names. Any other lesson names its exercise as
-# "module:factory", a function of checker.<module> that builds the Exercise from seed_from_env().
+# "module:factory", a function of checker.lessons.<module> that builds the Exercise from seed_from_env().
 EXERCISES = {
-    "exercise1": lambda c: c.makemore.exercise1(c.makemore.MakemoreSetup()),
-    "exercise2": lambda c: c.makemore.exercise2(c.makemore.MakemoreSetup()),
-    "exercise3": lambda c: c.makemore.exercise3(c.makemore.MakemoreSetup()),
-    "exercise4": lambda c: c.training.exercise4(c.makemore.MakemoreSetup(n_hidden=c.training.N_HIDDEN)),
+    "exercise1": lambda lessons: lessons.makemore.exercise1(lessons.makemore.MakemoreSetup()),
+    "exercise2": lambda lessons: lessons.makemore.exercise2(lessons.makemore.MakemoreSetup()),
+    "exercise3": lambda lessons: lessons.makemore.exercise3(lessons.makemore.MakemoreSetup()),
+    "exercise4": lambda lessons: lessons.training.exercise4(
+        lessons.makemore.MakemoreSetup(n_hidden=lessons.training.N_HIDDEN)),
 }
 
 
@@ -33,23 +36,24 @@ def _pristine_checker():
     """A private copy of the checker package, loaded from its files once per kernel."""
     name = "_backprop_ninja_pristine_" + os.environ.get(KEY_ENV_VAR, "local")
     if name not in sys.modules:
-        folder = os.path.dirname(os.path.abspath(__file__))  # the hidden cell sets __file__ for exec
+        # the hidden cell sets __file__ for exec: <checker>/grading/verify.py
+        folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         spec = importlib.util.spec_from_file_location(
             name, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder])
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package  # the package's relative imports resolve through sys.modules
         spec.loader.exec_module(package)
-        for submodule in ("makemore", "training"):  # not imported by the package's __init__
-            importlib.import_module(f"{name}.{submodule}")
+        for lesson in ("makemore", "training"):  # not imported by the package's __init__
+            importlib.import_module(f"{name}.lessons.{lesson}")
         package.exercises = {}
     return sys.modules[name]
 
 
 def _build_exercise(checker, exercise: str):
     if exercise in EXERCISES:
-        return EXERCISES[exercise](checker)
+        return EXERCISES[exercise](checker.lessons)
     module, factory = exercise.split(":")
-    return getattr(importlib.import_module(f"{checker.__name__}.{module}"), factory)()
+    return getattr(importlib.import_module(f"{checker.__name__}.lessons.{module}"), factory)()
 
 
 def hidden_check(exercise: str, label: str, yours, check_id: str) -> None:

@@ -8,8 +8,8 @@ baseline a manual step is timed against, and `FastStep` is the "going further" m
 import torch
 import torch.nn.functional as F
 
-from .environment import FAST_ENV_VAR, fast_mode  # noqa: F401 (FAST_ENV_VAR re-exported)
-from .exercise import Exercise
+from ..environment import FAST_ENV_VAR, fast_mode  # noqa: F401 (FAST_ENV_VAR re-exported)
+from ..exercise import Exercise
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references, autograd_gradients
 
 N_HIDDEN = 200  # Exercise 4 trains the lecture's bigger network
@@ -202,7 +202,7 @@ def check_training(lossi: list, val_loss: float | None) -> None:
     """The graded result of training: in fast mode the training loss must have fallen below
     FAST_LOSS_BELOW (mean of the last 1,000 steps); in full mode the validation loss must reach
     FULL_VAL_LOSS. Prints one sentence; raises CheckFailed if the goal was missed."""
-    from .errors import CheckFailed
+    from ..errors import CheckFailed
 
     if not lossi or val_loss is None:
         raise CheckFailed("not trained yet: finish backward above, then run the training cells.")

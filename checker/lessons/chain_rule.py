@@ -16,11 +16,11 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
-from .compare import compare
-from .environment import generator, seed_from_env
-from .exercise import Exercise
-from .references import autograd_references, graph_references
-from .report import Scoreboard, show
+from ..compare import compare
+from ..environment import generator, seed_from_env
+from ..exercise import Exercise
+from ..references import autograd_references, graph_references
+from ..report import Scoreboard, show
 
 
 def _scalar(g: torch.Generator) -> torch.Tensor:

@@ -3,9 +3,9 @@ one exception for "this class cannot be run", one row per check combined from se
 interface every exercise offers: result, check, preview and the scoreboard.
 """
 
-from .compare import Check, Status
-from .errors import CheckFailed
-from .report import Scoreboard, show
+from ..check import Check, Status
+from ..errors import CheckFailed
+from ..report import Scoreboard, show
 
 
 class Unusable(Exception):

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import torch
 
-from .data import load_names
-from .exercise import Exercise, Reference
-from .references import graph_gradients, graph_references
-from .environment import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
+from ..data import load_names
+from ..exercise import Exercise, Reference
+from ..references import graph_gradients, graph_references
+from ..environment import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
 
 LECTURE_SPLIT_SEED = 42  # the lecture shuffles the names with random.seed(42)
 PYTORCH_DEFAULT_SEED = 67280421310721  # where torch.Generator() starts: the lecture's bngain, bnbias

@@ -24,11 +24,11 @@ import torch.nn.functional as F
 
 from . import training
 from .class_checks import ClassChecks, Unusable, article
-from .compare import Check, Status
-from .environment import fast_mode, generator, seed_from_env
-from .exercise import Exercise
+from ..check import Check, Status
+from ..environment import fast_mode, generator, seed_from_env
+from ..exercise import Exercise
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references
-from .references import autograd_references, function_gradients
+from ..references import autograd_references, function_gradients
 
 # torch.autograd.gradcheck's defaults, named so that the checker's own measurement uses the same.
 GRADCHECK_EPS = 1e-6  # the finite-difference step

@@ -9,10 +9,10 @@ for the lesson's own tensors. Data split, initialisation and batch all come from
 
 import torch
 
-from .data import load_digits
-from .environment import fast_mode, generator, seed_from_env
-from .exercise import Exercise
-from .references import graph_references
+from ..data import load_digits
+from ..environment import fast_mode, generator, seed_from_env
+from ..exercise import Exercise
+from ..references import graph_references
 
 N_HIDDEN = 50
 BATCH_SIZE = 64

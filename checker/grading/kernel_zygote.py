@@ -69,7 +69,7 @@ def serve() -> None:
     """Preload, then fork one kernel per request line on stdin until stdin closes."""
     import importlib
 
-    del sys.path[0]  # this script's folder, the checker package: its modules must not shadow others
+    del sys.path[0]  # this script's folder, checker/grading: its modules must not shadow others
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     for module in PRELOADED:
         importlib.import_module(module)
