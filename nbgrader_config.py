@@ -8,7 +8,7 @@ c.CourseDirectory.release_directory = "lessons"
 
 # Every notebook runs in the course's own kernel, never a stray `python3` kernelspec.
 c.Execute.kernel_name = "backprop-ninja"
-c.Execute.timeout = 120  # seconds per cell: an infinite loop costs its cell, not the whole run
+c.Execute.timeout = 120  # seconds per cell, for `nbgrader validate` too
 
 # The answer cells keep a runnable placeholder (`dX = None  # TODO`) above the solution region,
 # so the stub must not raise: "Run All" on a fresh lesson has to reach the scoreboard.
@@ -17,6 +17,24 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # A learner who deletes a graded cell gets it back when grading.
 c.OverwriteCells.add_missing_cells = True
+
+# Autograding, the same for `make grade`, `nbgrader autograde` and the Formgrader: nbgrader's own
+# steps, with the course's three (checker/grading/preprocessors.py). The hidden tests load the
+# grader's checker; kernels get the grading seed and fast mode from here, never from the shell;
+# checks from the first learner cell that breaks the lesson's rules (checker/rules.py) score 0.
+c.Autograde.autograde_preprocessors = [
+    "checker.grading.preprocessors.LocateHiddenTests",
+    "checker.grading.preprocessors.CourseExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "checker.grading.preprocessors.ApplyRules",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.CourseExecute.seed = 1_000_003  # not the lessons' default: numbers copied from a learner's run fail
+c.CourseExecute.timeout = 120  # seconds per cell: an infinite loop costs its cell, not the whole run
 
 # Feedback pages: grades, then each graded cell without its hidden tests' code (their results
 # stay), then the page's CSS. See checker/grading/feedback.py.

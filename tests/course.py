@@ -11,9 +11,9 @@ LESSONS = ROOT / "lessons"
 ENV = tool_environment()
 
 
-def run(*command, cwd=ROOT, timeout=600):
+def run(*command, cwd=ROOT, timeout=600, env=None):
     """Run a command; on failure, fail with its output (stdout and stderr) in the message."""
-    done = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(command, cwd=cwd, env=env or ENV, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{' '.join(map(str, command))} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done
 

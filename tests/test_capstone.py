@@ -139,12 +139,12 @@ def test_the_grader_draws_other_inputs_and_its_hidden_check_runs_the_class(monke
     graded = capstone.functions_exercise()
     default = capstone.functions_exercise(seed=makemore.DEFAULT_SEED)
     assert not torch.equal(graded.cases["Linear"].inputs["x"], default.cases["Linear"].inputs["x"])
-    verify.hidden_check("capstone:functions_exercise", "Linear", solution["Linear"], "check_linear")
+    verify.hidden_check("capstone:functions_exercise", "Linear", solution["Linear"])
     # a backward that returns the default seed's answers as numbers fails with the grader's seed
     answers = [r.expected for r in default._exercises["Tanh"]._references.values()]
     literal = variant(solution["Tanh"], backward=lambda ctx, dy: answers[0].to(dy.dtype))
     with pytest.raises(AssertionError, match="the grader.s own check of Tanh"):  # the pristine copy's CheckFailed
-        verify.hidden_check("capstone:functions_exercise", "Tanh", literal, "check_tanh")
+        verify.hidden_check("capstone:functions_exercise", "Tanh", literal)
 
 
 def test_the_mlp_from_the_solution_functions_matches_pytorch(solution):

@@ -89,14 +89,14 @@ SUBMISSIONS = {
     "full": (lambda: fill(lesson()), TOTAL, "graded", ""),
     "blank": (lesson, 0, "graded", ""),
     "half": (lambda: with_a_note(fill(lesson(), 13)), 13, "graded", ""),
-    "grad_cheat": (autograd_cheat, 0, "graded", "answer_dlogprobs line 5 uses `retain_grad`"),
+    "grad_cheat": (autograd_cheat, 0, "flagged", "answer_dlogprobs line 2 uses `requires_grad_`"),
     # dlogit_maxes and db1 are zero in exact arithmetic whatever the seed: copied numbers stay right
     "hard_coded": (hard_coded, 2, "graded", ""),
     "infinite_loop": (lambda: fill(lesson(), replace={"answer_dC": "while True:\n    pass"}), TOTAL - 1, "graded", ""),
     "os_exit": (lambda: fill(lesson(), replace={"answer_dh": "import os\nos._exit(1)"}), 0, "not graded", "kernel died"),
     "edited_tests": (edited_tests, 13, "graded", ""),
     "deleted_tests": (deleted_tests, 13, "graded", ""),
-    "monkeypatched": (monkeypatched, 0, "graded", ""),
+    "monkeypatched": (monkeypatched, 0, "flagged", "answer_dlogprobs line 2 imports the checker's `checker`"),
     "invalid_json": (lambda: '{"cells": [', 0, "invalid notebook", "is not a valid notebook"),
 }
 
@@ -131,14 +131,12 @@ def test_progress_and_feedback(graded, course):
     output, rows = graded
     assert f"[{len(SUBMISSIONS)}/{len(SUBMISSIONS)}]" in output
     for student, row in rows.items():
-        if row["status"] == "graded":
+        if row["status"] in ("graded", "flagged"):
             assert (course / "feedback" / student / LESSON / "makemore_atomic_backprop.html").is_file()
     feedback = (course / "feedback" / "grad_cheat" / LESSON / "makemore_atomic_backprop.html").read_text()
-    assert "0 points for dprobs" in feedback and "uses `retain_grad`" in feedback
+    assert "FlaggedByGrader" in feedback and "uses `requires_grad_`" in feedback
     # the hidden tests' code is left out of the page, their results are not
     assert "hidden_check" not in feedback and "BEGIN HIDDEN TESTS" not in feedback
-    patched = (course / "feedback" / "monkeypatched" / LESSON / "makemore_atomic_backprop.html").read_text()
-    assert "own check of dlogprobs: not done yet" in patched
     note = (course / "feedback" / "half" / LESSON / "makemore_atomic_backprop.html").read_text()
     assert "where does ### BEGIN HIDDEN TESTS go?" in note
 

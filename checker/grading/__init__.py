@@ -2,9 +2,10 @@
 learner's kernel (nbgrader and jupyter_client are imported here and nowhere else in `checker`).
 
     run.py                the grading run (`python -m checker.grading`), grades.csv, scratch courses
+    preprocessors.py      the course's steps in nbgrader's autograde: where the hidden tests load
+                          from, the kernels' seed and environment, the rules' zeros
     verify.py             the hidden tests' entry point: the one file here that runs inside a
                           graded kernel, executed from its source, standard library only
-    autograd_scan.py      the static scan of a notebook's answer cells for autograd use
     validate.py           `make validate`: a learner's pre-submission check, in a fresh kernel
     feedback.py           what a feedback page shows (an nbgrader preprocessor)
     warm_kernels.py       kernels forked from a warm zygote (kernel_zygote.py), for speed

@@ -11,7 +11,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 def tool_environment() -> dict:
     """This process's environment with its venv's bin first on PATH: nbgrader runs alembic through PATH."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return {**os.environ, "PATH": f"{Path(sys.executable).absolute().parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def read(path):

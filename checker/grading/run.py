@@ -7,16 +7,15 @@ submission at a time, each notebook in its own kernel), so a dead kernel (os._ex
 costs only that submission. Kernels are forked from a warm zygote (see warm_kernels.py) that has
 already imported torch: a fresh process per notebook, without the seconds of start-up. Every submission gets a row in grades.csv with a status and
 a reason, including notebooks that are not valid JSON or could not be run. Grading uses its own
-seed, so numbers copied from the learner's run fail, and a scan for autograd use (see
-autograd_scan.py) that the hidden tests read.
+seed, so numbers copied from the learner's run fail, and checks after a learner cell that breaks
+the lesson's rules score 0: both are steps of nbgrader's own pipeline (preprocessors.py,
+nbgrader_config.py), so plain `nbgrader autograde` grades the same way.
 """
 
 import csv
 import gc
-import json
 import multiprocessing
 import os
-import secrets
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,13 +25,10 @@ from pathlib import Path
 from . import nbgrader_speedups  # first: it keeps nbformat's import fast
 
 import nbformat  # noqa: E402
-from .autograd_scan import scan_notebook
+from ..rules import flagged_checks
 from .notebooks import nbgrader_meta, tool_environment
-from .warm_kernels import use_warm_kernels
-from .verify import AUTOGRAD_USE_ENV_VAR, CHECKER_ENV_VAR, KEY_ENV_VAR
+from .preprocessors import CHECKER_PACKAGE, GRADING_SEED  # noqa: F401 (GRADING_SEED re-exported)
 
-CHECKER_PACKAGE = Path(__file__).resolve().parents[1]  # the folder of `checker` itself
-GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a learner's run fail
 GRADES_FILE = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
 
@@ -41,7 +37,7 @@ COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
 class Outcome:
     student: str
     assignment: str
-    status: str  # "graded", "invalid notebook", "not graded"
+    status: str  # "graded", "flagged" (graded, some checks 0 by the rules), "invalid notebook", "not graded"
     reason: str = ""
 
 
@@ -55,15 +51,9 @@ def submissions(root: Path) -> list[tuple[str, str]]:
     return found
 
 
-def grading_environment(root: Path, seed: int) -> dict:
-    return {
-        **tool_environment(),
-        "BACKPROP_NINJA_SEED": str(seed),
-        "BACKPROP_NINJA_FAST": "1",  # Exercise 4 trains its short version when graded
-        "OMP_NUM_THREADS": "1",  # one kernel per core: PyTorch's thread pools would only fight
-        CHECKER_ENV_VAR: str(CHECKER_PACKAGE),
-        KEY_ENV_VAR: secrets.token_hex(8),
-    }
+def grading_environment() -> dict:
+    # The kernels' own environment is CourseExecute's (seed, fast mode); this is the workers'.
+    return {**tool_environment(), "OMP_NUM_THREADS": "1"}
 
 
 def register_assignments(root: Path, assignments: list[str]) -> None:
@@ -114,10 +104,9 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
     notebooks, problem = read_submission(root / "submitted" / student / assignment)
     if notebooks is None:
         return Outcome(student, assignment, "invalid notebook", problem)
-    findings = {}
-    for notebook in notebooks:
-        findings.update(scan_notebook(notebook, assignment))
-    os.environ[AUTOGRAD_USE_ENV_VAR] = json.dumps(findings)  # the kernel inherits it
+    flagged = {}
+    for notebook in notebooks:  # what preprocessors.ApplyRules decides inside nbgrader, for grades.csv
+        flagged.update(flagged_checks(notebook.cells, assignment))
     result = _worker_api.autograde(assignment, student, force=True, create=True)
     log = (result.get("log") or "") + (result.get("error") or "")
     if "DeadKernelError" in log or "Kernel died" in log:
@@ -125,13 +114,13 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
                        "the kernel died while running the notebook (os._exit, a crash or running out of memory)")
     if not result.get("success"):
         return Outcome(student, assignment, "not graded", "nbgrader could not grade it: " + _last_error(log))
-    notes = sorted(set(findings.values()))
+    notes = sorted(set(flagged.values()))
     feedback = _worker_api.generate_feedback(assignment, student, force=True)
     if not feedback.get("success"):
         notes.append("its feedback page could not be written: " +
                      _last_error((feedback.get("log") or "") + (feedback.get("error") or "")))
     _freeze_long_lived_objects()
-    return Outcome(student, assignment, "graded", "; ".join(notes))
+    return Outcome(student, assignment, "flagged" if flagged else "graded", "; ".join(notes))
 
 
 def _last_error(log: str) -> str:
@@ -154,7 +143,7 @@ def _freeze_long_lived_objects() -> None:
         _frozen = True
 
 
-def _start_worker(root: Path, env: dict, cell_timeout: int, warm_kernels: bool) -> None:
+def _start_worker(root: Path, env: dict, settings: dict) -> None:
     """Load nbgrader and the course's configuration once per worker process."""
     global _worker_api
     from nbgrader.apps import NbGraderAPI
@@ -167,9 +156,8 @@ def _start_worker(root: Path, env: dict, cell_timeout: int, warm_kernels: bool) 
     os.dup2(devnull, 2)
     nbgrader_speedups.install()
     config = course_config(root)
-    config.Execute.timeout = cell_timeout
-    if warm_kernels:
-        use_warm_kernels(config)
+    for name, value in settings.items():  # --seed, --cell-timeout, --cold-kernels, over nbgrader_config.py
+        config.CourseExecute[name] = value
     _worker_api = NbGraderAPI(config=config)
 
 
@@ -195,7 +183,7 @@ def write_grades(root: Path, outcomes: list[Outcome], max_scores: dict) -> Path:
         writer.writeheader()
         for o in sorted(outcomes, key=lambda o: (o.student, o.assignment)):
             score, max_score = scores.get((o.student, o.assignment), (0.0, max_scores.get(o.assignment, 0.0)))
-            if o.status != "graded":
+            if o.status not in ("graded", "flagged"):
                 score = 0.0
             writer.writerow(dict(student_id=o.student, assignment=o.assignment, score=f"{score:g}",
                                  max_score=f"{max_score:g}", status=o.status, reason=o.reason))
@@ -232,8 +220,8 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
-    parser.add_argument("--seed", type=int, default=GRADING_SEED)
-    parser.add_argument("--cell-timeout", type=int, default=120, help="seconds a cell may run")
+    parser.add_argument("--seed", type=int, help="the grading seed (default: nbgrader_config.py's)")
+    parser.add_argument("--cell-timeout", type=int, help="seconds a cell may run (default: nbgrader_config.py's)")
     parser.add_argument("--cold-kernels", action="store_true",
                         help="start every kernel from scratch instead of forking it from a warm zygote")
     args = parser.parse_args(argv)
@@ -246,14 +234,18 @@ def main(argv=None) -> int:
     if not todo:
         print("Nothing to grade: put submissions in submitted/<student>/<lesson>/<notebook>.ipynb.")
         return 1
-    env = grading_environment(root, args.seed)
+    env = grading_environment()
+    settings = {name: value for name, value in (("seed", args.seed), ("timeout", args.cell_timeout)) if value is not None}
+    if args.cold_kernels:
+        settings["warm_kernels"] = False
     os.environ["PATH"] = env["PATH"]  # nbgrader runs alembic when it creates the gradebook
     assignments = sorted({a for _, a in todo})
     register_assignments(root, assignments)
-    print(f"Grading {len(todo)} submissions, {args.jobs} at a time (seed {args.seed}).", flush=True)
+    seed = settings.get("seed", course_config(root).CourseExecute.get("seed", GRADING_SEED))
+    print(f"Grading {len(todo)} submissions, {args.jobs} at a time (seed {seed}).", flush=True)
     outcomes = []
     workers = ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_start_worker, initargs=(root, env, args.cell_timeout, not args.cold_kernels))
+                                  initializer=_start_worker, initargs=(root, env, settings))
     with workers as pool:
         futures = [pool.submit(grade_one, root, s, a) for s, a in todo]
         for done, future in enumerate(as_completed(futures), 1):

@@ -1,7 +1,8 @@
 """`make validate NB=path`: check a notebook before handing it in; exits non-zero unless it passes.
 
-`nbgrader validate` always exits 0, so its verdict is read from what it prints. The same scan for
-autograd use as the grader's runs too, so a learner hears about it before the grade does.
+`nbgrader validate` always exits 0, so its verdict is read from what it prints. The grader's scan
+of the learner's cells (checker/rules.py, by the rules of the lesson the notebook's folder names)
+runs too, so a learner hears of a broken rule before the grade does.
 """
 
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from .autograd_scan import scan_notebook
+from ..rules import flagged_checks
 from .notebooks import tool_environment
 
 PASSED = "Success! Your notebook passes all the tests."
@@ -32,9 +33,9 @@ def main(argv=None) -> int:
         return 1
     done = subprocess.run(["nbgrader", "validate", str(path)], env=tool_environment(), capture_output=True, text=True)
     print(done.stdout.strip())
-    findings = scan_notebook(notebook)
+    findings = flagged_checks(notebook.cells, path.resolve().parent.name)
     for reason in sorted(set(findings.values())):
-        print(f"Autograd: {reason}.")
+        print(f"Flagged: {reason}.")
     passed = done.returncode == 0 and PASSED in done.stdout and not findings
     print("Validation passed." if passed else "Validation FAILED: see above.")
     return 0 if passed else 1

@@ -2,23 +2,21 @@
 
 This is the one file of `checker.grading` that runs inside a graded kernel, not in the grader.
 
-A graded cell's hidden test executes this file's source afresh (`exec`), rather than importing it,
-so redefining or monkeypatching `ex`, `checker.compare` or this module in the notebook changes
+A graded cell's hidden test executes this file's source afresh (`exec`), from the folder the
+grader wrote into the test (preprocessors.LocateHiddenTests), rather than importing it, so
+redefining or monkeypatching `ex`, `checker.compare` or this module in the notebook changes
 nothing here. It then loads a private, pristine copy of the checker package from its files,
-rebuilds the exercise's references from the seed in the environment (the grader's own seed), and
-checks the answer again. It also fails an answer whose cells read autograd: `make grade` scans the
-submitted notebook before running it and passes its findings in BACKPROP_NINJA_AUTOGRAD_USE.
+rebuilds the exercise's references from the seed the grader gave the kernel, and checks the
+answer again. Whether the learner's cells broke the lesson's rules is decided outside the kernel
+(preprocessors.ApplyRules), not here.
 
 Only the standard library is imported at top level: this file runs outside its package.
 """
 
 import importlib.util
-import json
 import os
 import sys
 
-CHECKER_ENV_VAR = "BACKPROP_NINJA_CHECKER"  # the checker package's folder; set by make grade
-AUTOGRAD_USE_ENV_VAR = "BACKPROP_NINJA_AUTOGRAD_USE"  # {check grade_id: reason}, from the scan
 KEY_ENV_VAR = "BACKPROP_NINJA_GRADING_KEY"  # makes the pristine copy's module name unguessable
 
 # The makemore exercises by their short names. Any other lesson names its exercise as
@@ -56,13 +54,9 @@ def _build_exercise(checker, exercise: str):
     return getattr(importlib.import_module(f"{checker.__name__}.lessons.{module}"), factory)()
 
 
-def hidden_check(exercise: str, label: str, yours, check_id: str) -> None:
-    """Raise (so the cell scores 0) unless `yours` is right by the pristine references and no
-    answer cell up to this check reads autograd."""
+def hidden_check(exercise: str, label: str, yours) -> None:
+    """Raise (so the cell scores 0) unless `yours` is right by the pristine references."""
     checker = _pristine_checker()
-    autograd_use = json.loads(os.environ.get(AUTOGRAD_USE_ENV_VAR) or "{}")
-    if check_id in autograd_use:
-        raise checker.CheckFailed(f"0 points for {label}: {autograd_use[check_id]}")
     if exercise not in checker.exercises:
         checker.exercises[exercise] = _build_exercise(checker, exercise)
     result = checker.exercises[exercise].result(label, yours)

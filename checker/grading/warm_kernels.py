@@ -1,4 +1,4 @@
-"""Warm kernels for `make grade`: each notebook still gets a fresh kernel process of its own, but it
+"""Warm kernels for grading (CourseExecute in preprocessors.py): each notebook still gets a fresh kernel process of its own, but it
 is forked from a "zygote" that has already imported torch and ipykernel, so the ~2 s each kernel
 would spend starting Python and importing them is paid once per grading worker.
 
@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
-from nbgrader.preprocessors import Execute
 
 # Run as a script, not `python -m checker...`: that would import the checker package into every kernel.
 ZYGOTE = Path(__file__).with_name("kernel_zygote.py")
@@ -129,20 +128,3 @@ class WarmKernelManager(AsyncKernelManager):
         provisioner.pid, provisioner.pgid = pid, None  # signal the kernel itself, through its pidfd
         provisioner.cwd = kw.get("cwd")
         self._reconcile_connection_info(provisioner.connection_info)
-
-
-class WarmExecute(Execute):
-    """nbgrader's Execute preprocessor, with warm kernels (nbgrader passes its kernel manager class
-    as an argument, which configuration cannot override)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("kernel_manager_class", WarmKernelManager)
-        super().__init__(*args, **kwargs)
-
-
-def use_warm_kernels(config) -> None:
-    """Make nbgrader's autograde in this process run each notebook in a kernel forked from a zygote."""
-    from nbgrader.converters import Autograde
-
-    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
-    config.Autograde.autograde_preprocessors = [WarmExecute if p is Execute else p for p in defaults]

@@ -1,0 +1,163 @@
+"""The lessons' rules (checker/rules.py): what a learner's cells may use. Cheats are flagged with
+the line and the construct named; right answers in any style, and every lesson's own solutions,
+are not. Grading with these rules, end to end, is in test_grading_integrity.py."""
+
+import nbformat
+import pytest
+
+from checker.rules import flagged_checks, namespace, rule_for, scan_cells, scan_code
+
+from course import LESSONS, SOLUTIONS, notebooks, read
+from submissions import ALTERNATIVES_A, ALTERNATIVES_B, CHEATS
+
+EXERCISE_1 = "04_makemore_atomic_backprop"
+COURSE_CELLS = [c.source for c in read(LESSONS / EXERCISE_1 / "makemore_atomic_backprop.ipynb").cells
+                if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")]
+
+
+def scan(source, lesson=EXERCISE_1, course=COURSE_CELLS):
+    found = scan_code(source, rule_for(lesson), namespace(course, [source]))
+    return str(found) if found else None
+
+
+@pytest.mark.parametrize("source, found", [
+    ("dW = W.grad", "line 1 uses `.grad`"),
+    ("x = 1\nloss.backward()", "line 2 uses `.backward(`"),
+    ("h.retain_grad()", "line 1 uses `retain_grad`"),
+    ("g = torch.autograd.grad(loss, [h])", "line 1 uses the module `torch.autograd`"),
+    ("from torch.autograd import grad", "line 1 imports `torch.autograd`"),
+    ("import torch.autograd as ag", "line 1 imports `torch.autograd`"),
+    ("d = getattr(W, 'grad')", "line 1 uses `getattr`"),
+    ("d = ex._references['W'].expected", "line 1 uses `ex._references`, which the lesson does not hand out"),
+    ("_, f = torch.func.vjp(torch.tanh, h)", "line 1 uses the module `torch.func`"),
+    ("dx = torch.ops.aten.tanh_backward(dh, h)", "line 1 uses the module `torch.ops`"),
+    ("y = torch.vmap(torch.sin)(h)", "line 1 uses `torch.vmap` (from `torch.func`)"),
+    ("with torch.enable_grad():\n    pass", "line 1 uses `torch.enable_grad` (from `torch.autograd.grad_mode`)"),
+    ("x = torch.os.environ", "line 1 reaches the module `os` through `torch.os`"),
+    ("m = F.torch.autograd", "line 1 uses the module `torch.autograd` as a value"),
+    ("f(torch)", "line 1 uses the module `torch` as a value"),
+    ("import os", "line 1 imports `os`"),
+    ("from torch import nn", "line 1 uses the module `torch.nn`"),
+    ("lin = torch.nn.Linear(3, 4)", "line 1 uses the module `torch.nn`"),
+    ("p = torch.nn.Parameter(h)", "line 1 uses the module `torch.nn`"),
+    ("a = torch.load('a.pt')", "line 1 uses `torch.load` (from `torch.serialization`)"),
+    ("exec('x = 1')", "line 1 uses `exec`"),
+    ("v = vars(ex)", "line 1 uses `vars`"),
+    ("g = globals()", "line 1 uses `globals`"),
+    ("m = __import__('os')", "line 1 uses `__import__`"),
+    ("d = type(ex).__dict__", "line 1 uses `.__dict__`"),
+    ("ex = None", "line 1 rebinds the checker's `ex`"),
+    ("del setup", "line 1 rebinds the checker's `setup`"),
+    ("def show(x):\n    pass", None),  # `show` is not imported in this lesson: a learner's own name
+    ("torch = None", "line 1 rebinds the module `torch`"),
+    ("import numpy as torch", "line 1 binds `torch` to something else"),
+    ("open = print", "line 1 rebinds the builtin `open`"),
+    ("def f():\n    global ex\n    ex = 1", "line 3 rebinds the checker's `ex`"),
+    ("F.softmax = lambda x, d: x", "line 1 changes the module attribute `F.softmax`"),
+    ("setup.params = {}", "line 1 changes the checker's `setup.params`"),
+    ("g = makemore.autograd_gradients(setup.params, Xb, Yb, torch.float32)",
+     "line 1 uses the checker's `checker.lessons.makemore.autograd_gradients`"),
+    ("m = makemore", "line 1 uses the module `makemore` as a value"),
+    ("%env A=1", "line 1 uses the IPython magic `%env`"),
+    ("!ls", "line 1 runs a shell command"),
+    ("x = !cat /etc/passwd", "line 1 runs a shell command"),
+    ("%timeit loss.backward()", "line 1 uses `.backward(`"),
+    ("%%timeit\nx = h.grad", "line 2 uses `.grad`"),
+    ("ns = get_ipython().user_ns", "line 1 uses IPython's `get_ipython`"),
+    ("x = Out[3]", "line 1 uses IPython's `Out`"),
+    ("match h:\n    case torch.Tensor(grad=g):\n        pass", "line 2 uses `.grad`"),
+    ("ｇｅｔａｔｔｒ(h, 'grad')", "line 1 uses `getattr`"),  # identifiers are NFKC-normalised
+    ("def f(getattr):\n    pass\ngetattr(h, 'grad')", "line 3 uses `getattr`"),
+    ("class A:\n    vars = 1\n    def f(self):\n        return vars(self)", "line 4 uses `vars`"),
+])
+def test_flags_what_the_rules_do_not_allow(source, found):
+    assert scan(source) == found
+
+
+@pytest.mark.parametrize("source", [
+    "dW = h.T @ dlogits  # not W.grad, by hand",
+    "print('call loss.backward() in the video')",
+    "dgrad = 2 * h",
+    "%timeit h.sum()",
+    "%matplotlib inline",
+    "h?",
+    "this is not python (",
+    "def forward(self, input):\n    return input * 2",  # a parameter may share a builtin's name
+    "def f():\n    ex = 1\n    return ex",  # a local may share the checker's names
+    "sum = 0\nfor i in range(3):\n    sum += i",
+    "with torch.no_grad():\n    y = h * 2",
+    "ex.check('dh', dh)\nex.summary()",
+    "from checker import cmp",
+    "y = torch.nn.functional.softmax(logits, 1)",
+    "import numpy as np\nz = np.random.default_rng(0).normal(size=3)",
+    "class Layer:\n    def __init__(self, w):\n        self._w = w\n    def __call__(self, x):\n        return x @ self._w",
+    "s = setup.Xb.shape",
+    "x = isinstance(h, torch.Tensor)",
+    "t = torch.float32",
+    "import torch.nn.functional as F",
+])
+def test_ordinary_python_is_allowed(source):
+    assert scan(source) is None
+
+
+@pytest.mark.parametrize("name, answers", [("A", ALTERNATIVES_A), ("B", ALTERNATIVES_B)])
+def test_right_answers_in_other_styles_are_not_flagged(name, answers):
+    assert len(answers) == 26
+    assert {grade_id: scan(code) for grade_id, code in answers.items() if scan(code)} == {}
+
+
+@pytest.mark.parametrize("cheat", CHEATS)
+def test_every_cheat_is_flagged_with_its_construct(cheat):
+    answers, reason = CHEATS[cheat]
+    first = next(iter(answers))
+    assert reason in (scan(answers[first]) or ""), scan(answers[first])
+
+
+@pytest.mark.parametrize("relpath", notebooks(SOLUTIONS), ids=str)
+def test_no_lesson_flags_its_own_solutions_or_its_blank_lesson(relpath):
+    for folder in (SOLUTIONS, LESSONS):
+        assert scan_cells(read(folder / relpath).cells, relpath.parts[0]) == []
+
+
+@pytest.mark.parametrize("lesson, source, found", [
+    # the scalar engine: the learner's own .grad, .backward() and _prev are the lesson; torch is not
+    ("02_scalar_autograd_engine", "self.grad += out.grad\nout._backward()\nv._prev", None),
+    ("02_scalar_autograd_engine", "import torch", "line 1 imports `torch`"),
+    ("02_scalar_autograd_engine", "x = 1\ny = torch.tensor(2.0)", "line 2 uses the module `torch`"),
+    ("02_scalar_autograd_engine", "x = v.__dict__", "line 1 uses `.__dict__`"),
+    # the capstone: subclassing torch.autograd.Function is the lesson; reading gradients is not
+    ("08_capstone_autograd_function", "class Tanh(torch.autograd.Function):\n    pass", None),
+    ("08_capstone_autograd_function", "from torch.autograd import Function", None),
+    ("08_capstone_autograd_function", "g = torch.autograd.grad(y, x)", "line 1 uses the module `torch.autograd`"),
+    ("08_capstone_autograd_function", "y.backward()", "line 1 uses `.backward(`"),
+    ("08_capstone_autograd_function", "import functorch", "line 1 imports `functorch`"),
+    # every other lesson: the default rule
+    (EXERCISE_1, "from torch.autograd import Function", "line 1 imports `torch.autograd`"),
+])
+def test_lessons_that_use_autograds_vocabulary_have_their_own_rule(lesson, source, found):
+    course = [c.source for relpath in notebooks(LESSONS) if relpath.parts[0] == lesson
+              for c in read(LESSONS / relpath).cells if c.metadata.get("nbgrader", {}).get("locked")]
+    assert scan(source, lesson, course) == found
+
+
+def code(source, **nbgrader):
+    cell = nbformat.v4.new_code_cell(source)
+    if nbgrader:
+        cell.metadata["nbgrader"] = nbgrader
+    return cell
+
+
+def test_checks_from_the_first_offense_on_are_flagged():
+    cells = [
+        code("import torch\nW = torch.ones(2)\nW.grad", locked=True),  # the course's own cells are trusted
+        code("a = 1", solution=True, grade_id="answer_a"),
+        code("check(a)", grade=True, grade_id="check_a", locked=True),
+        code("b = W.grad"),  # a cell the learner added
+        code("check(b)", grade=True, grade_id="check_b", locked=True),
+        code("c = 2", solution=True, grade_id="answer_c"),
+        code("check(c)", grade=True, grade_id="check_c", locked=True),
+        code("import torch\nW = torch.ones(2)\nW.grad"),  # a course cell unlocked by hand is still the course's
+    ]
+    findings = flagged_checks(cells, EXERCISE_1)
+    assert set(findings) == {"check_b", "check_c"}
+    assert findings["check_b"].startswith("cell 4 line 1 uses `.grad`; this course's answers must be derived by hand")
