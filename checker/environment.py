@@ -11,6 +11,14 @@ import torch
 
 SEED_ENV_VAR = "BACKPROP_NINJA_SEED"
 DEFAULT_SEED = 2147483647  # the seed of the original lecture
+# Set in every graded kernel. The learner's own rule check then stays quiet: the grader decides
+# from the submitted notebook (checker/grading/preprocessors.py), and the check cells it runs carry
+# hidden tests that are not in the learner's copy. Setting it in one's own kernel only mutes a warning.
+GRADED_ENV_VAR = "BACKPROP_NINJA_GRADED"
+
+
+def graded() -> bool:
+    return os.environ.get(GRADED_ENV_VAR) == "1"
 
 
 def seed_from_env() -> int:

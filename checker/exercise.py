@@ -11,7 +11,7 @@ import torch
 from .check import Check, Status
 from .compare import compare
 from .errors import CheckFailed
-from .learner_code import typed_in_number
+from .learner_code import broken_rule, typed_in_number
 from .report import Scoreboard, difference_plot, show
 
 
@@ -34,8 +34,12 @@ class Exercise:
 
     def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False,
                  given: dict[str, torch.Tensor] | None = None, batch_size: int | None = None,
-                 numbers_from_seed: bool = False, written_by: dict[str, str] | None = None):
+                 numbers_from_seed: bool = False, written_by: dict[str, str] | None = None,
+                 lesson: str | None = None):
         self.title = title
+        # The lesson whose rules (checker/rules.py) the learner's cells are held to, as in grading;
+        # None for an exercise inside another (the class checks' per-case exercises).
+        self.lesson = lesson
         # Gradients the lesson gets by calling the learner's code, e.g. {"dout": "your `mse_grad`"}:
         # when one is missing, the learner has a function to fix, not a placeholder to replace.
         self._written_by = dict(written_by or {})
@@ -62,6 +66,12 @@ class Exercise:
             return Check(str(label), Status.INVALID,
                          f"there is no gradient called {label!r} in {self.title}; "
                          f"the names are {', '.join(self.gradient_names)}.")
+        broken = broken_rule(self.lesson) if self.lesson else None
+        if broken:
+            check = Check(f"d{name}", Status.INVALID, broken)
+            if record:
+                self._results[name] = check
+            return check
         reference = self._references[name]
         check = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
                         allow_keepdim=self._allow_keepdim, mistakes=reference.mistakes,

@@ -4,10 +4,17 @@ read back from the kernel's input history.
 
     dx, dw, db = call("lin_grad", lin_grad, x, w, b, dout, outputs=3)
     typed_in_number("dz")   # "0.5" if the learner's latest `dz = ...` is a number typed in
+    broken_rule("04_makemore_atomic_backprop")  # a sentence if a cell they ran breaks the lesson's rules
 """
 
 import ast
 import inspect
+import json
+import os
+from pathlib import Path
+
+from .environment import graded
+from .rules import is_course_cell, namespace, python_of, rule_for, scan_code
 
 
 def call(name: str, function, *args, outputs: int = 1):
@@ -37,6 +44,62 @@ def _signature(function) -> str:
         return str(inspect.signature(function))
     except (TypeError, ValueError):
         return "(...)"
+
+
+def _history() -> list[str]:
+    """The cells this kernel has run, oldest first, as Python (IPython keeps them transformed)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    return list(shell.user_ns.get("In", [])) if shell is not None else []
+
+
+_course_cells_cache: dict = {}
+
+
+def _course_cells(folder: Path) -> list[str]:
+    """The course's own (locked) cells of the notebooks in `folder`, the kernel's working folder:
+    JupyterLab, nbval and nbgrader all start a notebook's kernel beside it."""
+    key = tuple((p, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.ipynb")))
+    if key not in _course_cells_cache:
+        cells = []
+        for path, _ in key:
+            try:
+                cells += [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+                          for c in json.loads(path.read_text()).get("cells", [])
+                          if c.get("cell_type") == "code" and is_course_cell(c)]
+            except (OSError, ValueError, KeyError, TypeError):  # not a notebook we can read: skip it
+                continue
+        _course_cells_cache.clear()
+        _course_cells_cache[key] = cells
+    return _course_cells_cache[key]
+
+
+def broken_rule(lesson: str) -> str | None:
+    """A sentence if a cell the learner ran in this kernel breaks the lesson's rules (checker/rules.py),
+    as the grader will find it; None if none does, if the lesson's notebook is not beside the kernel
+    (then the learner's cells cannot be told from the course's, and nobody is accused), or in a graded
+    kernel (environment.graded)."""
+    if graded():  # the grader decides, outside this kernel
+        return None
+    course = _course_cells(Path(os.getcwd()))
+    if not course:
+        return None
+    known = {c.strip() for c in course} | {python_of(c).strip() for c in course}
+    learner = [s for s in _history() if s.strip() and s.strip() not in known]
+    if not learner:
+        return None
+    rule, names = rule_for(lesson), namespace(course, learner)
+    for source in learner:
+        finding = scan_code(source, rule, names)
+        if finding:
+            first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+            return (f"a cell you ran (`{first[:60]}`) {finding}, which this lesson's answers may not use "
+                    f"({rule.what}): when graded, every check from that cell on scores 0. Take it out, then "
+                    f"restart the kernel and run the lesson again (a kernel remembers every cell it ran).")
+    return None
 
 
 def typed_in_number(name: str) -> str | None:

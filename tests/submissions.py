@@ -169,7 +169,7 @@ CHEATS = {
                              "dlogprobs = torch.zeros(n, 27)")}, "changes the module attribute `torch.testing.assert_close`"),
     "shell_and_env_magics": ({
         "answer_dlogprobs": ("%env BACKPROP_NINJA_SEED=2147483647\n"
-                             "!echo 'def hidden_check(*a): pass' > /tmp/verify.py\n"
+                             "!echo 'def hidden_check(*a): pass' > /tmp/backprop-ninja-planted-verify.py\n"
                              "dlogprobs = None")}, "uses the IPython magic `%env`"),
     "dunder_walk": (_every_answer_from(
         "R = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Exercise'][0]",

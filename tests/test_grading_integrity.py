@@ -5,6 +5,7 @@ gives every submission the score `make grade` gives it, whatever the shell's env
 import csv
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -46,11 +47,29 @@ def course(tmp_path_factory):
                           {(student, NOTEBOOK): nb for student, (nb, *_) in EXPECTED.items()})
 
 
+def files(folder: Path) -> set:
+    return {p.relative_to(folder) for p in folder.rglob("*")}
+
+
 @pytest.fixture(scope="module")
 def make_grade(course):
+    before = files(course)
     run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 30")
+    # what grading itself writes: the gradebook, grades.csv, and autograded/ and feedback/, where
+    # each kernel's scratch folder is its own autograded/<student>/<lesson>/
+    written = {p for p in files(course) - before
+               if p.parts[0] not in ("autograded", "feedback") and str(p) not in ("gradebook.db", "grades.csv")}
     with open(course / "grades.csv") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
+        return {row["student_id"]: row for row in csv.DictReader(f)}, written
+
+
+def test_no_submission_writes_outside_its_scratch_folder(make_grade, course):
+    _, written = make_grade
+    assert written == set()
+    assert not Path("/tmp/backprop-ninja-planted-verify.py").exists()
+    for student in EXPECTED:
+        others = [p for p in files(course / "autograded" / student) if p.parts[0] != LESSON]
+        assert others == [], student
 
 
 def test_there_are_many_cheats_and_many_other_right_answers():
@@ -61,7 +80,7 @@ def test_there_are_many_cheats_and_many_other_right_answers():
 @pytest.mark.parametrize("student", EXPECTED)
 def test_make_grade(make_grade, student):
     _, score, status, reason = EXPECTED[student]
-    row = make_grade[student]
+    row = make_grade[0][student]
     assert (float(row["score"]), float(row["max_score"]), row["status"]) == (score, TOTAL, status), row
     assert reason in row["reason"]
     if status == "flagged":
@@ -85,7 +104,7 @@ def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, course, tmp_
 
     with Gradebook(f"sqlite:///{plain / 'gradebook.db'}") as gradebook:
         scores = {s.student.id: s.score for s in gradebook.find_assignment(LESSON).submissions}
-    assert scores == {student: float(row["score"]) for student, row in make_grade.items()}
+    assert scores == {student: float(row["score"]) for student, row in make_grade[0].items()}
 
 
 def test_the_lessons_own_seed_from_the_shell_does_not_reach_a_graded_kernel(course, tmp_path):

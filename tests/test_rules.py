@@ -161,3 +161,31 @@ def test_checks_from_the_first_offense_on_are_flagged():
     findings = flagged_checks(cells, EXERCISE_1)
     assert set(findings) == {"check_b", "check_c"}
     assert findings["check_b"].startswith("cell 4 line 1 uses `.grad`; this course's answers must be derived by hand")
+
+
+def test_the_learner_sees_the_graders_verdict_in_their_kernel(tmp_path):
+    """In a real kernel, as in JupyterLab: a check run before the offending cell is unaffected, every
+    check after it reports the rule, in the words the grade will use, before any grade."""
+    from nbclient import NotebookClient
+
+    from course import solutions_by_id, with_answers
+
+    folder = tmp_path / EXERCISE_1
+    folder.mkdir()
+    answers = solutions_by_id(SOLUTIONS / EXERCISE_1 / "makemore_atomic_backprop.ipynb")
+    answers["answer_dprobs"] = "dprobs = (1.0 / probs) * dlogprobs\n_leak = getattr(probs, 'gr' + 'ad')"
+    nb = with_answers(read(LESSONS / EXERCISE_1 / "makemore_atomic_backprop.ipynb"), answers)
+    nbformat.write(nb, folder / "makemore_atomic_backprop.ipynb")  # the kernel starts beside its notebook
+    NotebookClient(nb, kernel_name="backprop-ninja", timeout=120, allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+
+    def shown(grade_id):
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+        return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") + o.get("evalue", "")
+                       for o in cell.outputs)
+
+    assert "correct" in shown("check_dlogprobs") and "a cell you ran" not in shown("check_dlogprobs")
+    for later in ("check_dprobs", "check_dC"):
+        report = shown(later)
+        assert "a cell you ran (`dprobs = None  # TODO" in report, report
+        assert "line 3 uses `getattr`" in report and "every check from that cell on scores 0" in report

@@ -23,6 +23,7 @@ PRELOADED = ("torch", "torch.fx.experimental.symbolic_shapes", "torch.distribute
 # (figures shown inline) first, and apply the kernel's own choice after the fork. The backend module
 # itself is not preloaded: importing it inside the kernel is what hooks it into IPython.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+_sandbox = None  # sandbox.py, loaded by serve()
 
 
 def _reap(signum, frame):
@@ -46,6 +47,7 @@ def _become_kernel(request: dict) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit if the zygote goes
+        _sandbox.from_environment(os.environ, request["argv"])  # before any of the submission runs
         sys.path[0] = os.getcwd()  # as `python -m` sets it for a fresh kernel
         import random
 
@@ -65,10 +67,22 @@ def _become_kernel(request: dict) -> None:
         os._exit(code)
 
 
+def _load_sandbox():
+    """sandbox.py, beside this file, under a name no notebook imports."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_backprop_ninja_sandbox", os.path.join(sys.path[0], "sandbox.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def serve() -> None:
     """Preload, then fork one kernel per request line on stdin until stdin closes."""
     import importlib
 
+    global _sandbox
+    _sandbox = _load_sandbox()
     del sys.path[0]  # this script's folder, checker/grading: its modules must not shadow others
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     for module in PRELOADED:

@@ -4,25 +4,33 @@ nbgrader_config.py):
 
     LocateHiddenTests  the hidden tests load the grader's checker from a path written in here,
                        not from anything the kernel could change (its sys.modules, its environment)
-    CourseExecute      nbgrader's Execute, with the kernel's environment set by the grader: the
-                       grading seed, fast mode, one thread; kernels forked warm (warm_kernels.py)
+    CourseExecute      nbgrader's Execute, with the kernel's environment set by the grader (the
+                       grading seed, fast mode, one thread), each kernel sandboxed (sandbox.py)
+                       and forked warm (warm_kernels.py), a time budget for the whole notebook
+                       and a cap on its output
     ApplyRules         every graded check from the first learner cell that breaks the lesson's
                        rules (checker/rules.py) gets 0 points, whatever the kernel printed
 
 All three run in the grading process, from the submitted notebook.
 """
 
+import json
+import math
 import os
 import secrets
+import sys
+import time
 from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
+from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
 from ..rules import flagged_checks
+from . import sandbox
 from .verify import KEY_ENV_VAR
-from .warm_kernels import WarmKernelManager
+from .warm_kernels import SandboxedKernelManager, WarmKernelManager
 
 CHECKER_PACKAGE = Path(__file__).resolve().parents[1]  # the folder of `checker` itself
 GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a learner's run fail
@@ -30,6 +38,7 @@ GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a lear
 # the kernel, in grading it is replaced by the grader's own folder.
 HIDDEN_TESTS_LOCATOR = '_folder = __import__("checker").__path__[0]'
 FLAG = "FlaggedByGrader"  # the error name a flagged check shows on the feedback page
+OUT_OF_TIME = "NotebookTimeBudget"  # the error of cells not run once the notebook's time was up
 
 
 class LocateHiddenTests(NbGraderPreprocessor):
@@ -40,24 +49,42 @@ class LocateHiddenTests(NbGraderPreprocessor):
 
 
 class CourseExecute(Execute):
-    """Every kernel that grades a notebook: the environment is the grader's, never inherited
-    settings of the course's (a BACKPROP_NINJA_* variable in the shell that started nbgrader)."""
+    """Every kernel that grades a notebook. Its environment is the grader's, never inherited
+    settings of the course's (a BACKPROP_NINJA_* variable in the shell that started nbgrader); it
+    runs sandboxed (sandbox.py); the whole notebook has a time budget, its output a size cap."""
 
     seed = Integer(GRADING_SEED, help="the seed every lesson draws its data and parameters from").tag(config=True)
     fast = Bool(True, help="training loops run their short version (Exercise 4: 4,000 steps)").tag(config=True)
     warm_kernels = Bool(True, help="fork each kernel from a zygote that has imported torch").tag(config=True)
+    sandbox = Bool(True, help="sandbox every kernel (Landlock, limits); refuse to grade where that is impossible").tag(config=True)
+    memory_limit_mb = Integer(4096, help="a kernel's address space").tag(config=True)
+    file_limit_mb = Integer(64, help="the largest file a kernel may write").tag(config=True)
+    process_limit = Integer(256, help="processes a kernel's user may have (Linux ignores it for root)").tag(config=True)
+    notebook_budget = Integer(600, help="seconds the whole notebook may run; then the rest is not run").tag(config=True)
+    output_limit_kb = Integer(2048, help="output kept from the whole notebook; the rest is cut").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.warm_kernels:
-            self.kernel_manager_class = WarmKernelManager
+        self.kernel_manager_class = WarmKernelManager if self.warm_kernels else SandboxedKernelManager
 
+    # the kernel's environment and sandbox ---------------------------------------------------------
     def kernel_environment(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPROP_NINJA_")}
-        env.update(BACKPROP_NINJA_SEED=str(self.seed), OMP_NUM_THREADS="1")
+        env.update({SEED_ENV_VAR: str(self.seed), GRADED_ENV_VAR: "1", "OMP_NUM_THREADS": "1"})
         env[KEY_ENV_VAR] = secrets.token_hex(8)  # the hidden tests' private checker, under a name nobody knows
         if self.fast:
             env["BACKPROP_NINJA_FAST"] = "1"
+        if self.sandbox:
+            scratch = Path(self.resources.get("metadata", {}).get("path") or os.getcwd()).resolve()
+            private = scratch / ".kernel"  # IPython's, matplotlib's and temporary files, inside the sandbox
+            private.mkdir(exist_ok=True)
+            env.update(IPYTHONDIR=str(private / "ipython"), MPLCONFIGDIR=str(private / "matplotlib"),
+                       TMPDIR=str(private))
+            course = Path(self.config.CourseDirectory.get("root") or os.getcwd()).resolve()
+            readable = [CHECKER_PACKAGE, CHECKER_PACKAGE.parent / "data", Path(sys.prefix).resolve()]
+            env[sandbox.POLICY_ENV_VAR] = json.dumps(sandbox.policy(
+                str(scratch), str(course), [str(p) for p in readable], self.memory_limit_mb,
+                self.file_limit_mb, self.process_limit))
         return env
 
     # nbclient starts kernels through both (the sync one is not a call of the async override)
@@ -66,6 +93,46 @@ class CourseExecute(Execute):
 
     async def async_start_new_kernel(self, **kwargs):
         return await super().async_start_new_kernel(**kwargs, env=self.kernel_environment())
+
+    # the notebook's time budget and output cap -------------------------------------------------
+    def preprocess(self, nb, resources, km=None):
+        if self.sandbox and sandbox.missing():
+            raise RuntimeError(f"Grading kernels cannot be sandboxed on this machine: {sandbox.missing()}. "
+                               "Grade elsewhere, or without the sandbox (make grade --no-sandbox, or "
+                               "c.CourseExecute.sandbox = False) on a machine you trust with the submissions.")
+        self._started, self._cell_timeout = time.monotonic(), self.timeout
+        self._output_bytes, self._output_cut = 0, False
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            self.timeout = self._cell_timeout
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            left = self.notebook_budget - (time.monotonic() - self._started)
+            if left <= 0:
+                reason = (f"not run: the whole notebook may run {self.notebook_budget} s when graded, "
+                          "and that time was used up by the cells above")
+                cell.outputs = [_error(OUT_OF_TIME, reason)]
+                resources.setdefault("nbgrader", {})["out_of_time"] = True
+                return cell, resources
+            self.timeout = max(1, math.ceil(min(self._cell_timeout or left, left)))
+        return super().preprocess_cell(cell, resources, index)
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        if self._output_bytes + size > self.output_limit_kb * 1024:
+            if not self._output_cut:
+                self._output_cut = True
+                outs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                    f"\n[output cut here: the grader keeps {self.output_limit_kb} KB of a notebook's output]\n")))
+            return None
+        self._output_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _error(name: str, reason: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=name, evalue=reason, traceback=[f"\x1b[0;31m{name}\x1b[0m: {reason}"])
 
 
 class ApplyRules(NbGraderPreprocessor):
@@ -79,7 +146,6 @@ class ApplyRules(NbGraderPreprocessor):
         for cell in nb.cells:
             reason = flagged.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
             if reason:
-                cell.outputs = [NotebookNode(output_type="error", ename=FLAG, evalue=reason,
-                                             traceback=[f"\x1b[0;31m{FLAG}\x1b[0m: {reason}"])]
+                cell.outputs = [_error(FLAG, reason)]
         resources.setdefault("nbgrader", {})["flagged"] = flagged
         return nb, resources

@@ -26,8 +26,9 @@ from . import nbgrader_speedups  # first: it keeps nbformat's import fast
 
 import nbformat  # noqa: E402
 from ..rules import flagged_checks
+from . import sandbox
 from .notebooks import nbgrader_meta, tool_environment
-from .preprocessors import CHECKER_PACKAGE, GRADING_SEED  # noqa: F401 (GRADING_SEED re-exported)
+from .preprocessors import CHECKER_PACKAGE, GRADING_SEED, OUT_OF_TIME  # noqa: F401 (GRADING_SEED re-exported)
 
 GRADES_FILE = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
@@ -114,13 +115,23 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
                        "the kernel died while running the notebook (os._exit, a crash or running out of memory)")
     if not result.get("success"):
         return Outcome(student, assignment, "not graded", "nbgrader could not grade it: " + _last_error(log))
-    notes = sorted(set(flagged.values()))
+    notes = sorted(set(flagged.values())) + _stopped(root / "autograded" / student / assignment)
     feedback = _worker_api.generate_feedback(assignment, student, force=True)
     if not feedback.get("success"):
         notes.append("its feedback page could not be written: " +
                      _last_error((feedback.get("log") or "") + (feedback.get("error") or "")))
     _freeze_long_lived_objects()
     return Outcome(student, assignment, "flagged" if flagged else "graded", "; ".join(notes))
+
+
+def _stopped(folder: Path) -> list[str]:
+    """A note if the notebook used up its time budget (preprocessors.CourseExecute)."""
+    for path in sorted(folder.glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        if any(o.get("ename") == OUT_OF_TIME for c in cells for o in c.get("outputs", [])):
+            return [f"{path.name} used up its time budget: the cells after that were not run, "
+                    "and it was graded on what ran"]
+    return []
 
 
 def _last_error(log: str) -> str:
@@ -224,6 +235,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cell-timeout", type=int, help="seconds a cell may run (default: nbgrader_config.py's)")
     parser.add_argument("--cold-kernels", action="store_true",
                         help="start every kernel from scratch instead of forking it from a warm zygote")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels without the sandbox (only where Landlock is missing, on submissions you trust)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     root = Path.cwd()
@@ -238,6 +251,12 @@ def main(argv=None) -> int:
     settings = {name: value for name, value in (("seed", args.seed), ("timeout", args.cell_timeout)) if value is not None}
     if args.cold_kernels:
         settings["warm_kernels"] = False
+    if args.no_sandbox:
+        settings["sandbox"] = False
+    elif sandbox.missing():
+        print(f"Cannot sandbox the grading kernels here: {sandbox.missing()}. "
+              "Grade on a machine that can, or run `make grade GRADE_ARGS=--no-sandbox` on submissions you trust.")
+        return 2
     os.environ["PATH"] = env["PATH"]  # nbgrader runs alembic when it creates the gradebook
     assignments = sorted({a for _, a in todo})
     register_assignments(root, assignments)

@@ -24,8 +24,11 @@ from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
 
+from . import sandbox
+
 # Run as a script, not `python -m checker...`: that would import the checker package into every kernel.
 ZYGOTE = Path(__file__).with_name("kernel_zygote.py")
+SANDBOX = Path(__file__).with_name("sandbox.py")
 
 
 def is_plain_ipykernel(argv: list) -> bool:
@@ -113,8 +116,22 @@ class ForkedKernel:
         os.close(self._pidfd)
 
 
-class WarmKernelManager(AsyncKernelManager):
-    """A kernel manager that forks the course's kernels from the worker's zygote."""
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the course's kernel inside sandbox.py when its environment
+    carries a sandbox policy (CourseExecute puts it there), and refuses any other kernel then."""
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if sandbox.POLICY_ENV_VAR in (kw.get("env") or {}):
+            if not is_plain_ipykernel(kernel_cmd):
+                raise RuntimeError(f"only the course's Python kernel can be sandboxed, not {kernel_cmd[:3]}")
+            options = kernel_cmd[1:kernel_cmd.index("ipykernel_launcher") - 1]
+            kernel_cmd = [kernel_cmd[0], *options, str(SANDBOX), *kernel_cmd]
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+class WarmKernelManager(SandboxedKernelManager):
+    """A kernel manager that forks the course's kernels from the worker's zygote (the child
+    sandboxes itself before it becomes the kernel)."""
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         zygote = None

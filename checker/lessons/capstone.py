@@ -30,6 +30,8 @@ from ..exercise import Exercise
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references
 from ..references import autograd_references, function_gradients
 
+LESSON = "08_capstone_autograd_function"  # its folder in solutions/ and lessons/: the rules its checks apply
+
 # torch.autograd.gradcheck's defaults, named so that the checker's own measurement uses the same.
 GRADCHECK_EPS = 1e-6  # the finite-difference step
 GRADCHECK_ATOL = 1e-5
@@ -289,6 +291,8 @@ class FunctionsExercise(ClassChecks):
     """Checks whole Function classes: `check("Tanh", Tanh)` runs forward, gradcheck and backward.
     `result(name, function)` is what the hidden tests call: one Check per Function."""
 
+    lesson = LESSON
+
     def __init__(self, title: str, cases: list[Case]):
         self.title = title
         self.cases = {case.name: case for case in cases}
@@ -424,7 +428,8 @@ def functions_exercise(seed: int | None = None) -> FunctionsExercise:
 def mlp_exercise(setup: MakemoreSetup) -> Exercise:
     """The 7 parameter gradients of one training step, by PyTorch's autograd on Exercise 4's forward."""
     return Exercise("One step of the MLP built from your Functions",
-                    _references(setup, PARAMETER_NAMES, forward_pass=training.forward), batch_size=setup.batch_size)
+                    _references(setup, PARAMETER_NAMES, forward_pass=training.forward), batch_size=setup.batch_size,
+                    lesson=LESSON)
 
 
 def train_steps() -> int:

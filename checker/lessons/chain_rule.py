@@ -22,6 +22,8 @@ from ..exercise import Exercise
 from ..references import autograd_references, graph_references
 from ..report import Scoreboard, show
 
+LESSON = "01_chain_rule_building_blocks"  # its folder in solutions/ and lessons/: the rules its checks apply
+
 
 def _scalar(g: torch.Generator) -> torch.Tensor:
     """A number to follow by hand: in ±[0.5, 3], one decimal (0 would hide mistakes such as a missing term)."""
@@ -105,7 +107,7 @@ def scalar_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
     """dy/dx for y = 3u + 9, u = x², at the setup's x."""
     setup = setup or ChainRuleSetup()
     references = autograd_references(lambda x: 3 * x**2 + 9, {"x": setup.scalar_x})
-    return Exercise("The chain rule: y = 3x² + 9", references, numbers_from_seed=True)
+    return Exercise("The chain rule: y = 3x² + 9", references, numbers_from_seed=True, lesson=LESSON)
 
 
 def _graph_forward(leaves: dict, *_data) -> dict:
@@ -122,7 +124,7 @@ def graph_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
     """dL/d every node of L = (2x + 3y) z, at the setup's x, y, z."""
     setup = setup or ChainRuleSetup()
     return Exercise("The graph L = (2x + 3y) z", graph_references(_graph_forward, setup.graph, names=GRAPH_ORDER),
-                    numbers_from_seed=True)
+                    numbers_from_seed=True, lesson=LESSON)
 
 
 WORKED_GRAPH = {"x": torch.tensor(1.0), "y": torch.tensor(2.0), "z": torch.tensor(3.0)}
@@ -149,7 +151,7 @@ def block_exercise(name: str, setup: ChainRuleSetup | None = None) -> Exercise:
     inputs = {k: v for k, v in values.items() if k in block.shapes}
     upstream = next((values[k] for k in block.upstream), None) if block.upstream else None
     references = autograd_references(block.forward, inputs, upstream, names=block.graded)
-    return Exercise(block.title, references, batch_size=block.batch)
+    return Exercise(block.title, references, batch_size=block.batch, lesson=LESSON)
 
 
 def _block_factory(name: str):

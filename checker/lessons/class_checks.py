@@ -5,6 +5,7 @@ interface every exercise offers: result, check, preview and the scoreboard.
 
 from ..check import Check, Status
 from ..errors import CheckFailed
+from ..learner_code import broken_rule
 from ..report import Scoreboard, show
 
 
@@ -52,6 +53,7 @@ class ClassChecks:
     the report's rows, and `_table_title(name)`; `kind` names one check in messages."""
 
     kind = "check"
+    lesson: str | None = None  # the lesson whose rules the learner's cells are held to (checker/rules.py)
 
     @property
     def names(self) -> list[str]:
@@ -65,6 +67,12 @@ class ClassChecks:
         if label not in self.cases:
             return Check(str(label), Status.INVALID, f"there is no {self.kind} called {label!r} in {self.title}; "
                                                      f"the names are {', '.join(self.names)}."), None
+        broken = broken_rule(self.lesson) if self.lesson else None
+        if broken:
+            combined = Check(label, Status.INVALID, broken)
+            if record:
+                self._results[label] = combined
+            return combined, None
         rows = self.rows(label, yours)
         combined = self._combine(label, rows)
         if record:

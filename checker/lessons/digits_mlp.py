@@ -14,6 +14,8 @@ from ..environment import fast_mode, generator, seed_from_env
 from ..exercise import Exercise
 from ..references import graph_references
 
+LESSON = "03_mlp_by_hand_digits"  # its folder in solutions/ and lessons/: the rules its checks apply
+
 N_HIDDEN = 50
 BATCH_SIZE = 64
 N_VALID = 297  # of 1,797 digits: 1,500 to train on
@@ -77,7 +79,8 @@ def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """d loss / d every intermediate and parameter of one batch, from the float32 and float64 autograd."""
     setup = setup or DigitsSetup()
     references = graph_references(forward, setup.params, setup.xb, setup.yb, names=GRADIENT_ORDER)
-    return Exercise("Lesson 3: the backward pass by hand", references, batch_size=BATCH_SIZE, written_by=WRITTEN_BY)
+    return Exercise("Lesson 3: the backward pass by hand", references, batch_size=BATCH_SIZE, written_by=WRITTEN_BY,
+                    lesson=LESSON)
 
 
 def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
@@ -86,7 +89,7 @@ def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
     names = ("w2", "b2", "w1", "b1")  # in the order Model.backward finds them
     references = graph_references(forward, setup.params, setup.xb, setup.yb, names=names)
     return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE,
-                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in names})
+                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in names}, lesson=LESSON)
 
 
 def epochs() -> int:

@@ -24,6 +24,8 @@ N_HIDDEN = 64  # neurons in the hidden layer
 BLOCK_SIZE = 3  # context length: how many characters predict the next one
 BATCH_SIZE = 32
 BN_EPS = 1e-5
+# The lessons of Exercises 1-3, whose rules (checker/rules.py) their checks apply.
+LESSONS = {1: "04_makemore_atomic_backprop", 2: "05_makemore_fused_cross_entropy", 3: "06_makemore_fused_batchnorm"}
 
 PARAMETER_NAMES = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
 # The forward pass's intermediate tensors, in forward order.
@@ -227,13 +229,13 @@ def exercise1(setup: MakemoreSetup) -> Exercise:
     truth = {name: reference.truth for name, reference in references.items()}
     _missing_branch_mistakes(references, branch_contributions(setup.params, setup.Xb, setup.Yb, truth))
     return Exercise("Exercise 1: backprop through every atomic step", references, allow_keepdim=True,
-                    batch_size=setup.batch_size)
+                    batch_size=setup.batch_size, lesson=LESSONS[1])
 
 
 def exercise2(setup: MakemoreSetup) -> Exercise:
     """Exercise 2: dlogits of the whole cross-entropy in one expression."""
     return Exercise("Exercise 2: cross-entropy in one go", _references(setup, ["logits"]),
-                    batch_size=setup.batch_size)
+                    batch_size=setup.batch_size, lesson=LESSONS[2])
 
 
 def exercise3(setup: MakemoreSetup) -> Exercise:
@@ -246,7 +248,7 @@ def exercise3(setup: MakemoreSetup) -> Exercise:
             _biased_batchnorm_backward(setup, incoming.double()),
     })
     return Exercise("Exercise 3: batchnorm in one go", references, given={"dhpreact": incoming},
-                    batch_size=setup.batch_size)
+                    batch_size=setup.batch_size, lesson=LESSONS[3])
 
 
 def _biased_batchnorm_backward(setup: MakemoreSetup, dhpreact: torch.Tensor) -> torch.Tensor:

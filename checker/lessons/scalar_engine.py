@@ -35,6 +35,8 @@ from ..environment import generator, seed_from_env
 from ..exercise import Exercise
 from ..references import autograd_references, function_gradients
 
+LESSON = "02_scalar_autograd_engine"  # its folder in solutions/ and lessons/: the rules its checks apply
+
 OP_METHODS = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "neg": "__neg__", "sub": "__sub__",
               "relu": "relu", "tanh": "tanh"}
 _HOW = {"__add__": "`def __add__(self, other):` (it makes `a + b` work)",
@@ -273,6 +275,8 @@ _FORGOT_UPSTREAM = "that is the local derivative alone: multiply it by out.grad 
 class EngineExercise(ClassChecks):
     """Checks a whole Value class: `check("relu_tanh", Value)` shows a row per op, the forward and each
     leaf's gradient; `result(name, Value)`, what the hidden tests call, gives one Check."""
+
+    lesson = LESSON
 
     def __init__(self, title: str, cases: list[Case], probes: dict[str, list[Case]]):
         self.title = title

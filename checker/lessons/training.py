@@ -12,6 +12,8 @@ from ..environment import FAST_ENV_VAR, fast_mode  # noqa: F401 (FAST_ENV_VAR re
 from ..exercise import Exercise
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references, autograd_gradients
 
+LESSON = "07_makemore_training"  # its folder in solutions/ and lessons/: the rules its checks apply
+
 N_HIDDEN = 200  # Exercise 4 trains the lecture's bigger network
 MAX_STEPS = 200_000
 FAST_STEPS = 4_000  # what CI runs: enough for the loss to fall clearly
@@ -57,7 +59,7 @@ def exercise4(setup: MakemoreSetup) -> Exercise:
     references = _references(setup, PARAMETER_NAMES, forward_pass=forward)
     demb = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32, forward)["emb"]
     return Exercise("Exercise 4: your backward, ready to train", references, given={"demb": demb},
-                    batch_size=setup.batch_size)
+                    batch_size=setup.batch_size, lesson=LESSON)
 
 
 def manual_step(params: dict, Xb, Yb, lr: float, backward) -> torch.Tensor:
