@@ -9,7 +9,7 @@ import pytest
 from traitlets.config import Config
 
 from checker.grading import run, sandbox
-from checker.grading.preprocessors import OUT_OF_TIME, CourseExecute
+from checker.grading.preprocessors import KERNELS_FOLDER, OUT_OF_TIME, CourseExecute
 
 PROBE = """
 import os, socket
@@ -26,6 +26,9 @@ attempt('write_course', lambda: open('../../../planted.txt', 'w').write('x'))
 attempt('write_tmp', lambda: open('/tmp/backprop-ninja-planted.txt', 'w').write('x'))
 attempt('write_scratch', lambda: open('mine.txt', 'w').write('x'))
 attempt('connect', lambda: socket.create_connection(('127.0.0.1', 22), timeout=2))
+attempt('udp', lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 9)))
+attempt('other_kernels', lambda: os.listdir(KERNELS))
+attempt('jupyter_runtime', lambda: os.listdir(RUNTIME))
 attempt('big_file', lambda: open('big.bin', 'wb').write(b'x' * (70 << 20)))
 attempt('big_memory', lambda: bytearray(6 << 30))
 attempt('checker', lambda: __import__('checker.lessons.makemore'))
@@ -33,7 +36,8 @@ print('policy_left', os.environ.get('BACKPROP_NINJA_SANDBOX'))
 """
 EXPECTED = {"read_solutions": "refused", "read_other_student": "refused", "list_course": "refused",
             "write_course": "refused", "write_tmp": "refused", "write_scratch": "allowed",
-            "connect": "refused", "big_file": "refused", "big_memory": "refused", "checker": "allowed",
+            "connect": "refused", "udp": "refused", "other_kernels": "refused", "jupyter_runtime": "refused",
+            "big_file": "refused", "big_memory": "refused", "checker": "allowed",
             "policy_left": "None"}
 
 
@@ -47,6 +51,12 @@ def course(tmp_path):
     return tmp_path
 
 
+def probe():
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return f"KERNELS = {str(KERNELS_FOLDER)!r}\nRUNTIME = {jupyter_runtime_dir()!r}\n" + PROBE
+
+
 def execute(course, cells, **settings):
     config = Config()
     config.CourseDirectory.root = str(course)
@@ -56,13 +66,14 @@ def execute(course, cells, **settings):
     return executor.preprocess(nb, resources)
 
 
-def test_this_machine_can_sandbox():
-    assert sandbox.missing() == "", sandbox.missing()  # CI's machine has Landlock: the tests below need it
+def test_this_machine_can_sandbox_fully():
+    # CI's machine has Landlock ABI 7 and network namespaces: the tests below need both
+    assert (sandbox.missing(), sandbox.weaker()) == ("", "")
 
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm kernel", "cold kernel"])
 def test_a_graded_kernel_is_sandboxed(course, warm):
-    nb, _ = execute(course, [PROBE], warm_kernels=warm)
+    nb, _ = execute(course, [probe()], warm_kernels=warm)
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
     seen = dict(line.split(" ", 2)[:2] for line in text.splitlines() if line.strip())
     assert seen == EXPECTED, text

@@ -18,10 +18,13 @@ import json
 import math
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from jupyter_core.paths import jupyter_runtime_dir
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
@@ -37,6 +40,8 @@ GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a lear
 # The line of every hidden test that finds the checker; in the solutions (run by nbval) it asks
 # the kernel, in grading it is replaced by the grader's own folder.
 HIDDEN_TESTS_LOCATOR = '_folder = __import__("checker").__path__[0]'
+# Every sandboxed kernel's private folder (connection file, sockets) is in here, hidden from all of them.
+KERNELS_FOLDER = Path(tempfile.gettempdir()) / f"backprop-ninja-kernels-{os.getuid()}"
 FLAG = "FlaggedByGrader"  # the error name a flagged check shows on the feedback page
 OUT_OF_TIME = "NotebookTimeBudget"  # the error of cells not run once the notebook's time was up
 
@@ -66,6 +71,20 @@ class CourseExecute(Execute):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.kernel_manager_class = WarmKernelManager if self.warm_kernels else SandboxedKernelManager
+        self._private = None  # the running kernel's private folder: its connection file and sockets
+
+    def create_kernel_manager(self):
+        """The kernel's connection file (its ports and signing key) goes in a private folder no other
+        sandboxed kernel can read; where the kernel gets a network namespace of its own, it talks
+        over Unix sockets there instead of TCP."""
+        km = super().create_kernel_manager()
+        if self.sandbox:
+            KERNELS_FOLDER.mkdir(mode=0o700, exist_ok=True)
+            self._private = Path(tempfile.mkdtemp(prefix="k", dir=KERNELS_FOLDER))
+            km.connection_file = str(self._private / "kernel.json")
+            if sandbox.network_namespaces():
+                km.transport, km.ip = "ipc", str(self._private / "s")
+        return km
 
     # the kernel's environment and sandbox ---------------------------------------------------------
     def kernel_environment(self) -> dict:
@@ -81,10 +100,12 @@ class CourseExecute(Execute):
             env.update(IPYTHONDIR=str(private / "ipython"), MPLCONFIGDIR=str(private / "matplotlib"),
                        TMPDIR=str(private))
             course = Path(self.config.CourseDirectory.get("root") or os.getcwd()).resolve()
+            hidden = [course, KERNELS_FOLDER, Path(jupyter_runtime_dir()).resolve()]
             readable = [CHECKER_PACKAGE, CHECKER_PACKAGE.parent / "data", Path(sys.prefix).resolve()]
             env[sandbox.POLICY_ENV_VAR] = json.dumps(sandbox.policy(
-                str(scratch), str(course), [str(p) for p in readable], self.memory_limit_mb,
-                self.file_limit_mb, self.process_limit))
+                str(scratch), str(self._private), [str(p) for p in hidden], [str(p) for p in readable],
+                self.memory_limit_mb, self.file_limit_mb, self.process_limit,
+                own_network=sandbox.network_namespaces()))
         return env
 
     # nbclient starts kernels through both (the sync one is not a call of the async override)
@@ -106,6 +127,9 @@ class CourseExecute(Execute):
             return super().preprocess(nb, resources, km=km)
         finally:
             self.timeout = self._cell_timeout
+            if self._private is not None:
+                shutil.rmtree(self._private, ignore_errors=True)
+                self._private = None
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":

@@ -257,6 +257,8 @@ def main(argv=None) -> int:
         print(f"Cannot sandbox the grading kernels here: {sandbox.missing()}. "
               "Grade on a machine that can, or run `make grade GRADE_ARGS=--no-sandbox` on submissions you trust.")
         return 2
+    elif sandbox.weaker():
+        print(f"The grading kernels' sandbox is weaker on this machine: {sandbox.weaker()}.")
     os.environ["PATH"] = env["PATH"]  # nbgrader runs alembic when it creates the gradebook
     assignments = sorted({a for _, a in todo})
     register_assignments(root, assignments)

@@ -2,14 +2,18 @@
 the submission (kernel_zygote.py for warm kernels; `python sandbox.py <kernel command>` for cold
 ones). Standard library only: it runs before anything else is imported.
 
-    files     Landlock: read and execute everywhere except the course folder; inside it only the
-              checker, the data and the virtualenv can be read; write only in the kernel's own
-              scratch folder (its autograded notebook's folder) and /dev/null
-    network   Landlock (ABI 4+): no TCP connection out, TCP bind only on the kernel's own ports
+    files     Landlock: read and execute everywhere except the course folder, Jupyter's runtime
+              folder (other kernels' connection files) and the other kernels' private folders;
+              inside the course only the checker, the data and the virtualenv can be read; write
+              only in the kernel's own scratch folder (its autograded notebook's folder), its
+              private folder (its connection file and sockets) and /dev/null
+    network   a network namespace of its own, with no interface up, where Linux allows it (the
+              kernel then talks to the grader over Unix sockets in its private folder); and
+              Landlock (ABI 4+): no TCP connection out, TCP bind only on the kernel's own ports
     signals   Landlock (ABI 6+): no signal to a process outside the sandbox, no abstract Unix socket
     limits    memory (address space), size of a file written, number of processes, no core dumps
 
-What Landlock cannot express is said in the README (UDP, reading the grader's home folder).
+What it cannot express is said in the README (reading the grader's home folder, processes as root).
 The policy travels in the kernel's environment (POLICY_ENV_VAR), set by CourseExecute.
 """
 
@@ -78,28 +82,75 @@ def missing() -> str:
     return ""
 
 
-def policy(scratch: str, hidden: str, readable_inside: list[str], memory_mb: int, file_mb: int,
-           processes: int) -> dict:
-    return {"scratch": scratch, "hidden": hidden, "readable_inside": readable_inside,
-            "memory_mb": memory_mb, "file_mb": file_mb, "processes": processes}
+_namespaces = None
 
 
-def _readable_outside(hidden: str) -> list[str]:
-    """Every path beside the way down to `hidden`: all of the file system but that folder. A link
-    that leads into `hidden`, or to a folder around it, is left out (a rule follows links)."""
-    hidden = os.path.realpath(hidden)
-    paths, here = [], "/"
-    for part in [p for p in hidden.split("/") if p]:
+def network_namespaces() -> bool:
+    """Can a kernel get a network namespace of its own here (as root, or through a user namespace)?
+    Tried once, in a short-lived process."""
+    global _namespaces
+    if _namespaces is None:
+        import subprocess
+
+        probe = f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); " \
+                "import sandbox; sandbox._unshare_network()"
+        _namespaces = subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+    return _namespaces
+
+
+def weaker() -> str:
+    """'' if the sandbox is whole here, else what it lacks, in one sentence."""
+    lacks = []
+    if landlock_abi() and landlock_abi() < 4:
+        lacks.append(f"Landlock ABI {landlock_abi()} cannot restrict TCP (ABI 4, Linux 6.7, can)")
+    if not network_namespaces():
+        lacks.append("network namespaces are not available to this user, so UDP is not blocked")
+    return "; ".join(lacks)
+
+
+def policy(scratch: str, private: str, hidden: list[str], readable_inside: list[str], memory_mb: int,
+           file_mb: int, processes: int, own_network: bool) -> dict:
+    return {"scratch": scratch, "private": private, "hidden": hidden, "readable_inside": readable_inside,
+            "memory_mb": memory_mb, "file_mb": file_mb, "processes": processes, "own_network": own_network}
+
+
+def _readable_outside(hidden: list[str]) -> list[str]:
+    """Every path beside the ways down to the `hidden` folders: all of the file system but them. A
+    link that leads into a hidden folder, or to a folder around one, is left out (a rule follows links)."""
+    hidden = [os.path.realpath(h) for h in hidden]
+
+    def around(path):  # `path` is a hidden folder, inside one, or holds one
+        return any(os.path.commonpath([path, h]) in (path, h) for h in hidden)
+
+    paths, todo = [], ["/"]
+    while todo:
+        here = todo.pop()
         try:
             names = os.listdir(here)
         except OSError:
-            names = []
+            continue
         for name in names:
-            target = os.path.realpath(os.path.join(here, name))
-            if name != part and os.path.commonpath([target, hidden]) not in (target, hidden):
-                paths.append(os.path.join(here, name))
-        here = os.path.join(here, part)
+            path = os.path.join(here, name)
+            target = os.path.realpath(path)
+            if not around(target):
+                paths.append(path)
+            elif target == path and target not in hidden and os.path.isdir(path):
+                todo.append(path)  # a folder on the way down to a hidden one: look inside
     return paths
+
+
+def _unshare_network() -> None:
+    """Move this process into a network namespace of its own (no interface up: no network at all)."""
+    clone_newnet, clone_newuser = 0x40000000, 0x10000000
+    if _libc.unshare(clone_newnet) == 0:
+        return
+    uid, gid = os.getuid(), os.getgid()  # not root: through a user namespace, as the same user
+    if _libc.unshare(clone_newuser | clone_newnet) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"unshare(CLONE_NEWNET): {os.strerror(error)}")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
 
 
 def _add_path(ruleset: int, path: str, access: int, handled: int) -> None:
@@ -131,7 +182,9 @@ def apply(rules: dict, kernel_argv: list[str]) -> None:
     abi = landlock_abi()
     if not abi:
         raise OSError(missing())
-    ports = _kernel_ports(kernel_argv)  # read before the connection file's folder is out of reach
+    ports = _kernel_ports(kernel_argv)
+    if rules["own_network"]:
+        _unshare_network()
     handled_fs = _FS_BY_ABI.get(abi, _FS_BY_ABI[5])
     attr = _RulesetAttr(handled_fs, BIND_TCP | CONNECT_TCP if abi >= 4 else 0,
                         SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
@@ -140,7 +193,8 @@ def apply(rules: dict, kernel_argv: list[str]) -> None:
     try:
         for path in _readable_outside(rules["hidden"]) + list(rules["readable_inside"]):
             _add_path(ruleset, path, READ, handled_fs)
-        _add_path(ruleset, rules["scratch"], handled_fs, handled_fs)
+        for own in (rules["scratch"], rules["private"]):
+            _add_path(ruleset, own, handled_fs, handled_fs)
         _add_path(ruleset, os.devnull, READ_FILE | WRITE_FILE, handled_fs)
         if abi >= 4:
             for port in ports:
