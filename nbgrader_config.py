@@ -29,12 +29,16 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "checker.grading.preprocessors.ApplyRules",
+    "checker.grading.preprocessors.CreditCarriedForward",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.CourseExecute.seed = 1_000_003  # not the lessons' default: numbers copied from a learner's run fail
 c.CourseExecute.timeout = 120  # seconds per cell: an infinite loop costs its cell, not the whole run
+# A step that is right given the learner's own earlier answers (error carried forward): "full"
+# credit, "half" or "none" (as if it were wrong). make grade GRADE_ARGS="--carried-credit half".
+c.CreditCarriedForward.credit = "full"
 
 # Feedback pages: grades, then each graded cell without its hidden tests' code (their results
 # stay), then the page's CSS. See checker/grading/feedback.py.

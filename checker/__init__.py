@@ -16,12 +16,12 @@ exact / approx / maxdiff, a status and a one-sentence reason, and never raises o
 from .check import Check, Status
 from .compare import compare
 from .data import data_path, load_digits, load_names
-from .errors import CheckFailed, CourseDataError, CourseError
+from .errors import CarriedForward, CheckFailed, CourseDataError, CourseError
 from .exercise import Exercise, Reference
 from .karpathy import cmp
 from .report import Scoreboard, show, source
 
 __all__ = [
-    "Check", "CheckFailed", "CourseDataError", "CourseError", "Exercise", "Reference", "Scoreboard",
+    "CarriedForward", "Check", "CheckFailed", "CourseDataError", "CourseError", "Exercise", "Reference", "Scoreboard",
     "Status", "cmp", "compare", "data_path", "load_digits", "load_names", "show", "source",
 ]

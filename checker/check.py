@@ -12,6 +12,7 @@ from enum import Enum
 
 class Status(str, Enum):
     CORRECT = "correct"
+    CARRIED = "right given earlier answers"  # wrong only because an earlier answer is (checker/chain.py)
     WRONG = "wrong"
     NOT_DONE = "not done yet"
     INVALID = "cannot check"
@@ -45,10 +46,11 @@ class Check:
         return checks_html([self])
 
 
-_SYMBOL = {Status.CORRECT: "✓", Status.WRONG: "✗", Status.NOT_DONE: "·", Status.INVALID: "!"}
+_SYMBOL = {Status.CORRECT: "✓", Status.CARRIED: "↳", Status.WRONG: "✗", Status.NOT_DONE: "·", Status.INVALID: "!"}
 # Badge colours chosen to read on JupyterLab's light and dark themes alike.
 _BADGE = {
     Status.CORRECT: ("#1b5e20", "#c8e6c9"),
+    Status.CARRIED: ("#5d4037", "#fff3c4"),
     Status.WRONG: ("#b71c1c", "#ffcdd2"),
     Status.NOT_DONE: ("#424242", "#e0e0e0"),
     Status.INVALID: ("#e65100", "#ffe0b2"),

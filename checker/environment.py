@@ -11,9 +11,10 @@ import torch
 
 SEED_ENV_VAR = "BACKPROP_NINJA_SEED"
 DEFAULT_SEED = 2147483647  # the seed of the original lecture
-# Set in every graded kernel. The learner's own rule check then stays quiet: the grader decides
-# from the submitted notebook (checker/grading/preprocessors.py), and the check cells it runs carry
-# hidden tests that are not in the learner's copy. Setting it in one's own kernel only mutes a warning.
+# Set in every graded kernel, where the grader decides: the learner's own rule check stays quiet
+# (the grader scans the submitted notebook, checker/grading/preprocessors.py) and a failing visible
+# check does not raise, so the hidden test after it always runs. Setting it in one's own kernel
+# only mutes one's own warnings.
 GRADED_ENV_VAR = "BACKPROP_NINJA_GRADED"
 
 

@@ -17,3 +17,8 @@ class CourseDataError(CourseError):
 
 class CheckFailed(CourseError, AssertionError):
     """A graded check did not pass; the report above it says why."""
+
+
+class CarriedForward(CheckFailed):
+    """Raised by a hidden test for a step that is right given the learner's earlier answers: the
+    grader then gives the credit the course's policy says (preprocessors.CreditCarriedForward)."""

@@ -11,6 +11,7 @@ import torch
 from .check import Check, Status
 from .compare import compare
 from .errors import CheckFailed
+from .environment import graded
 from .learner_code import broken_rule, typed_in_number
 from .report import Scoreboard, difference_plot, show
 
@@ -35,8 +36,12 @@ class Exercise:
     def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False,
                  given: dict[str, torch.Tensor] | None = None, batch_size: int | None = None,
                  numbers_from_seed: bool = False, written_by: dict[str, str] | None = None,
-                 lesson: str | None = None):
+                 lesson: str | None = None, chain=None):
         self.title = title
+        # The forward graph (checker/chain.py): a wrong step is judged again on the learner's own
+        # upstream answers, which are kept here as copies (a later in-place change cannot alter them).
+        self.chain = chain
+        self._answers: dict[str, torch.Tensor] = {}
         # The lesson whose rules (checker/rules.py) the learner's cells are held to, as in grading;
         # None for an exercise inside another (the class checks' per-case exercises).
         self.lesson = lesson
@@ -76,6 +81,8 @@ class Exercise:
         check = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
                         allow_keepdim=self._allow_keepdim, mistakes=reference.mistakes,
                         n=self.batch_size)
+        if check.status is Status.WRONG and self.chain is not None:
+            check = self._given_earlier_answers(name, yours, check)
         if check.status is Status.WRONG:
             check = replace(check, reason=check.reason + self._earlier_failure(name))
         if check.status is Status.NOT_DONE and check.label in self._written_by:
@@ -86,7 +93,50 @@ class Exercise:
             check = self._typed_in(check)
         if record:
             self._results[name] = check
+            if check.status in (Status.CORRECT, Status.CARRIED, Status.WRONG):
+                self._answers[name] = torch.as_tensor(yours).detach().clone()
         return check
+
+    def _given_earlier_answers(self, name: str, yours, check: Check) -> Check:
+        """A wrong answer judged again, on the learner's own answers for the tensors computed from
+        this one: right given those (wrong only because one of them is), or wrong in itself. A step
+        whose upstream answers are not all checked yet is judged against autograd alone."""
+        consumers = [c for c in self.chain.consumers.get(name, []) if c != "loss"]
+        if any(c not in self._answers for c in consumers) or typed_in_number(f"d{name}") is not None:
+            return check  # nothing to judge it on, or numbers typed in: those are not a step done right
+        wrong = [c for c in consumers if not self._results[c].passed]
+        if not wrong:
+            return check  # the upstream is right: this step is wrong in itself
+        reference = self.chain.given(name, {c: self._answers[c] for c in consumers})
+        if reference is None:
+            return check
+        given = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
+                        allow_keepdim=self._allow_keepdim, n=self.batch_size)
+        yours_upstream = ", ".join(f"d{c}" for c in wrong)
+        if not given.passed:
+            return replace(check, reason=check.reason + f". It is not right given your {yours_upstream} either: "
+                                                         f"this step itself needs fixing")
+        first = self._first_wrong(name)
+        return replace(check, status=Status.CARRIED, reason=(
+            f"right given your {yours_upstream} (against autograd's own step from {'it' if len(wrong) == 1 else 'them'}: "
+            f"{given.reason}); wrong against autograd only because "
+            f"d{first}, earlier in the backward pass, is: fix d{first} and check the steps after it again"))
+
+    def _first_wrong(self, name: str) -> str:
+        """The step nearest the loss, among those this one depends on, that is wrong in itself."""
+        found, todo, seen = [], [name], set()
+        while todo:
+            for consumer in self.chain.consumers.get(todo.pop(), []):
+                result = self._results.get(consumer)
+                if consumer in seen or result is None or result.passed:
+                    continue
+                seen.add(consumer)
+                if result.status is Status.WRONG:
+                    found.append(consumer)
+                else:
+                    todo.append(consumer)
+        order = list(self._references)
+        return min(found, key=lambda c: order.index(c) if c in order else len(order)) if found else name
 
     def _typed_in(self, check: Check) -> Check:
         literal = typed_in_number(check.label)
@@ -109,11 +159,14 @@ class Exercise:
         return ""
 
     def check(self, label: str, yours) -> None:
-        """Show the report for one gradient; raise CheckFailed (one line, no traceback) unless correct.
-        Raising is what makes an nbgrader test cell score 0."""
+        """Show the report for one gradient; raise CheckFailed (one line, no traceback) unless correct,
+        or right given the learner's earlier answers (then the grader's policy on carried-forward
+        steps decides). Raising is what makes an nbgrader test cell score 0."""
         check = self.result(label, yours)
         show(check)
-        if not check.passed:
+        # In a graded kernel the hidden test after this line decides, and must always run: it also
+        # keeps the learner's answer for judging the steps after it on their own upstream.
+        if not check.passed and check.status is not Status.CARRIED and not graded():
             raise CheckFailed(f"{check.label} {_FAILURE_PHRASE[check.status]}: see the report above.")
 
     def preview(self, label: str, yours) -> None:

@@ -130,6 +130,10 @@ def _last_assignment(source: str, name: str):
     return max(assignments, key=lambda node: (node.lineno, node.col_offset)).value if assignments else None
 
 
+NUMBER_CONSTRUCTORS = frozenset({"float", "int", "complex", "tensor", "as_tensor", "Tensor", "scalar_tensor",
+                                 "array", "asarray", "FloatTensor", "DoubleTensor"})
+
+
 def _is_literal(node) -> bool:
     """A number, arithmetic on numbers, or a call such as torch.tensor(...) or float(...) of them."""
     if isinstance(node, ast.Constant):
@@ -138,6 +142,10 @@ def _is_literal(node) -> bool:
         return _is_literal(node.operand)
     if isinstance(node, ast.BinOp):
         return _is_literal(node.left) and _is_literal(node.right)
-    if isinstance(node, ast.Call):
-        return bool(node.args) and all(_is_literal(a) for a in node.args) and not node.keywords
+    if isinstance(node, (ast.List, ast.Tuple)):  # torch.tensor([[0.1, -0.2], ...])
+        return all(_is_literal(e) for e in node.elts)
+    if isinstance(node, ast.Call):  # a constructor of numbers, not a method of the lesson's tensors (x.sum(0))
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        return (callee in NUMBER_CONSTRUCTORS and bool(node.args) and all(_is_literal(a) for a in node.args)
+                and not node.keywords)
     return False

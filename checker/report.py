@@ -38,7 +38,8 @@ class Scoreboard:
     def headline(self) -> str:
         counts = {s: sum(c.status is s for c in self.checks) for s in Status}
         parts = [f"{self.correct}/{self.total} correct"]
-        parts += [f"{counts[s]} {s.value}{self._which(s)}" for s in (Status.WRONG, Status.INVALID, Status.NOT_DONE)
+        parts += [f"{counts[s]} {s.value}{self._which(s)}"
+                  for s in (Status.WRONG, Status.CARRIED, Status.INVALID, Status.NOT_DONE)
                   if counts[s]]
         return f"{self.title}: " + ", ".join(parts)
 

@@ -10,6 +10,8 @@ nbgrader_config.py):
                        and a cap on its output
     ApplyRules         every graded check from the first learner cell that breaks the lesson's
                        rules (checker/rules.py) gets 0 points, whatever the kernel printed
+    CreditCarriedForward  a check that is right given the learner's earlier answers (its hidden
+                       test said so, checker/chain.py) gets the credit the course gives such steps
 
 All three run in the grading process, from the submitted notebook.
 """
@@ -27,7 +29,8 @@ from pathlib import Path
 from jupyter_core.paths import jupyter_runtime_dir
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer
+from nbgrader import utils
+from traitlets import Bool, Enum, Integer
 
 from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
 from ..rules import flagged_checks
@@ -43,7 +46,8 @@ HIDDEN_TESTS_LOCATOR = '_folder = __import__("checker").__path__[0]'
 # Every sandboxed kernel's private folder (connection file, sockets) is in here, hidden from all of them.
 KERNELS_FOLDER = Path(tempfile.gettempdir()) / f"backprop-ninja-kernels-{os.getuid()}"
 FLAG = "FlaggedByGrader"  # the error name a flagged check shows on the feedback page
-OUT_OF_TIME = "NotebookTimeBudget"  # the error of cells not run once the notebook's time was up
+OUT_OF_TIME = "NotebookTimeBudget"
+CARRIED = "CarriedForward"  # the error of a hidden test for a step right given earlier answers (errors.py)  # the error of cells not run once the notebook's time was up
 
 
 class LocateHiddenTests(NbGraderPreprocessor):
@@ -173,3 +177,26 @@ class ApplyRules(NbGraderPreprocessor):
                 cell.outputs = [_error(FLAG, reason)]
         resources.setdefault("nbgrader", {})["flagged"] = flagged
         return nb, resources
+
+
+class CreditCarriedForward(NbGraderPreprocessor):
+    """Error carried forward, as a careful marker gives it: a step that is wrong against autograd
+    only because an earlier answer is earns `full` credit (the default), `half` or `none`."""
+
+    credit = Enum(["full", "half", "none"], "full", help="credit for a step right given earlier answers").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if cell.cell_type != "code" or not utils.is_grade(cell) or not errors \
+                or any(o.get("ename") != CARRIED for o in errors) or self.credit == "none":
+            return cell, resources
+        points = float(cell.metadata["nbgrader"]["points"]) * (1.0 if self.credit == "full" else 0.5)
+        note = NotebookNode(output_type="stream", name="stdout", text=(
+            f"Right given your earlier answers: {self.credit} credit, {points:g} of "
+            f"{cell.metadata['nbgrader']['points']:g} points (the course's policy on steps carried forward).\n"))
+        kept = [o for o in cell.outputs if o.get("output_type") != "error"]
+        if self.credit == "half":  # nbgrader reads a number a check cell returns as its partial credit
+            kept.insert(0, NotebookNode(output_type="execute_result", execution_count=None, metadata={},
+                                        data={"text/plain": f"{points:g}"}))
+        cell.outputs = kept + [note]
+        return cell, resources

@@ -167,8 +167,9 @@ def _start_worker(root: Path, env: dict, settings: dict) -> None:
     os.dup2(devnull, 2)
     nbgrader_speedups.install()
     config = course_config(root)
-    for name, value in settings.items():  # --seed, --cell-timeout, --cold-kernels, over nbgrader_config.py
-        config.CourseExecute[name] = value
+    for name, value in settings.items():  # --seed, --cell-timeout, ..., over nbgrader_config.py
+        section, _, trait = name.rpartition(".")
+        config[section or "CourseExecute"][trait] = value
     _worker_api = NbGraderAPI(config=config)
 
 
@@ -235,6 +236,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cell-timeout", type=int, help="seconds a cell may run (default: nbgrader_config.py's)")
     parser.add_argument("--cold-kernels", action="store_true",
                         help="start every kernel from scratch instead of forking it from a warm zygote")
+    parser.add_argument("--carried-credit", choices=["full", "half", "none"],
+                        help="credit for a step right given the learner's earlier answers (default: nbgrader_config.py's)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without the sandbox (only where Landlock is missing, on submissions you trust)")
     args = parser.parse_args(argv)
@@ -251,6 +254,8 @@ def main(argv=None) -> int:
     settings = {name: value for name, value in (("seed", args.seed), ("timeout", args.cell_timeout)) if value is not None}
     if args.cold_kernels:
         settings["warm_kernels"] = False
+    if args.carried_credit:
+        settings["CreditCarriedForward.credit"] = args.carried_credit
     if args.no_sandbox:
         settings["sandbox"] = False
     elif sandbox.missing():

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
+from ..chain import Chain
 from ..compare import compare
 from ..environment import generator, seed_from_env
 from ..exercise import Exercise
@@ -124,7 +125,7 @@ def graph_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
     """dL/d every node of L = (2x + 3y) z, at the setup's x, y, z."""
     setup = setup or ChainRuleSetup()
     return Exercise("The graph L = (2x + 3y) z", graph_references(_graph_forward, setup.graph, names=GRAPH_ORDER),
-                    numbers_from_seed=True, lesson=LESSON)
+                    numbers_from_seed=True, lesson=LESSON, chain=Chain(_graph_forward, setup.graph))
 
 
 WORKED_GRAPH = {"x": torch.tensor(1.0), "y": torch.tensor(2.0), "z": torch.tensor(3.0)}

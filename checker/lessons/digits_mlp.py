@@ -9,6 +9,7 @@ for the lesson's own tensors. Data split, initialisation and batch all come from
 
 import torch
 
+from ..chain import Chain
 from ..data import load_digits
 from ..environment import fast_mode, generator, seed_from_env
 from ..exercise import Exercise
@@ -80,7 +81,7 @@ def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
     setup = setup or DigitsSetup()
     references = graph_references(forward, setup.params, setup.xb, setup.yb, names=GRADIENT_ORDER)
     return Exercise("Lesson 3: the backward pass by hand", references, batch_size=BATCH_SIZE, written_by=WRITTEN_BY,
-                    lesson=LESSON)
+                    lesson=LESSON, chain=Chain(forward, setup.params, setup.xb, setup.yb))
 
 
 def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:

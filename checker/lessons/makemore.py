@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import torch
 
+from ..chain import Chain
 from ..data import load_names
 from ..exercise import Exercise, Reference
 from ..references import graph_gradients, graph_references
@@ -229,7 +230,8 @@ def exercise1(setup: MakemoreSetup) -> Exercise:
     truth = {name: reference.truth for name, reference in references.items()}
     _missing_branch_mistakes(references, branch_contributions(setup.params, setup.Xb, setup.Yb, truth))
     return Exercise("Exercise 1: backprop through every atomic step", references, allow_keepdim=True,
-                    batch_size=setup.batch_size, lesson=LESSONS[1])
+                    batch_size=setup.batch_size, lesson=LESSONS[1],
+                    chain=Chain(forward, setup.params, setup.Xb, setup.Yb))
 
 
 def exercise2(setup: MakemoreSetup) -> Exercise:

@@ -1,0 +1,168 @@
+"""Error carried forward (checker/chain.py): a step wrong only because an earlier answer is wrong is
+reported as right given that answer, names the first wrong step, and earns its points by default."""
+
+import csv
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from checker import Status
+from checker.chain import Chain
+from checker.grading.run import scratch_course
+from checker.lessons import chain_rule, digits_mlp, makemore
+from course import LESSONS, SOLUTIONS, read, run, solutions_by_id, with_answers
+from test_diagnosis_catalogue import CATALOGUE
+
+EXERCISE_1 = "04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb"
+SOLUTION_CODE = solutions_by_id(SOLUTIONS / EXERCISE_1)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return makemore.MakemoreSetup()
+
+
+@pytest.mark.parametrize("forward, params, data", [
+    (makemore.forward, lambda: makemore.MakemoreSetup().params, lambda: (makemore.MakemoreSetup().Xb, makemore.MakemoreSetup().Yb)),
+    (digits_mlp.forward, lambda: digits_mlp.DigitsSetup().params, lambda: (digits_mlp.DigitsSetup().xb, digits_mlp.DigitsSetup().yb)),
+    (chain_rule._graph_forward, lambda: chain_rule.ChainRuleSetup().graph, lambda: ()),
+], ids=["exercise 1", "lesson 3", "lesson 1's graph"])
+def test_each_step_given_autograds_upstream_is_autograds_gradient(forward, params, data):
+    """The steps' VJPs add up to the whole backward pass: given autograd's own upstream gradients,
+    every step's carried-forward reference is autograd's gradient of that tensor."""
+    params, data = params(), data()
+    chain = Chain(forward, params, *data)
+    from checker.references import graph_gradients
+
+    truth = graph_gradients(forward, params, *data, dtype=torch.float64)
+    for name in truth:
+        reference = chain.given(name, {c: truth[c] for c in chain.consumers[name] if c != "loss"})
+        torch.testing.assert_close(reference.truth, truth[name], rtol=1e-12, atol=1e-14, msg=name)
+
+
+def test_the_tensors_used_twice_have_both_consumers(setup):
+    chain = Chain(makemore.forward, setup.params, setup.Xb, setup.Yb)
+    for name, uses in makemore.BRANCHES.items():  # written out by hand in makemore.py
+        assert chain.consumers[name] == sorted(uses), name
+    assert chain.consumers["logprobs"] == ["loss"] and chain.consumers["C"] == ["emb"]
+
+
+def answers_with_a_slip(setup, slip_step: str, slip):
+    """Exercise 1 as a learner writes it: the solutions' formulas, run on the learner's own earlier
+    answers, except at `slip_step`, where `slip(namespace)` gives the wrong answer."""
+    tensors = makemore.forward(setup.params, setup.Xb, setup.Yb)
+    C, W1, b1, W2, b2, bngain, bnbias = setup.parameters
+    namespace = {"torch": torch, "F": F, "n": setup.batch_size, "Xb": setup.Xb, "Yb": setup.Yb, **tensors,
+                 **dict(zip(makemore.PARAMETER_NAMES, (C, W1, b1, W2, b2, bngain, bnbias)))}
+    answers = {}
+    for name in makemore.GRADIENT_ORDER:
+        exec(SOLUTION_CODE[f"answer_d{name}"], namespace)
+        if name == slip_step:
+            namespace[f"d{name}"] = slip(namespace)
+        answers[name] = namespace[f"d{name}"].clone()
+    return answers
+
+
+def slips():
+    """One real slip per step: the mistake catalogue's first for that gradient, else a doubled answer."""
+    catalogue = {}
+    for exercise, label, wrong, _ in CATALOGUE:
+        if exercise == "ex1":
+            catalogue.setdefault(label[1:], wrong)
+    return [(name, catalogue.get(name)) for name in makemore.GRADIENT_ORDER]
+
+
+@pytest.mark.parametrize("step, catalogued", slips(), ids=[name for name, _ in slips()])
+def test_one_slip_costs_one_step(setup, step, catalogued):
+    lesson = dict(setup=setup, T=makemore.forward(setup.params, setup.Xb, setup.Yb), n=setup.batch_size,
+                  G=makemore.autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32),
+                  Xb=setup.Xb, Yb=setup.Yb, ex3=makemore.exercise3(setup))
+
+    def slip(ns):
+        """The catalogued slip where it keeps the shape (a wrong shape is refused before any
+        judging), else the answer doubled; for the two gradients that are zero, a small offset."""
+        right = ns[f"d{step}"]
+        wrong = catalogued(lesson).to(torch.float32) if catalogued is not None else None
+        if wrong is None or wrong.shape != right.shape:
+            wrong = 2 * right
+        return wrong if (wrong - right).abs().max() > 1e-3 else right + 0.01
+
+    exercise = makemore.exercise1(setup)
+    answers = answers_with_a_slip(setup, step, slip)
+    results = {name: exercise.result(f"d{name}", answers[name]) for name in makemore.GRADIENT_ORDER}
+    assert results[step].status is Status.WRONG
+    others = {name: r for name, r in results.items() if name != step}
+    assert {r.status for r in others.values()} <= {Status.CORRECT, Status.CARRIED}, \
+        {n: r.reason for n, r in others.items() if r.status not in (Status.CORRECT, Status.CARRIED)}
+    for name, result in others.items():
+        if result.status is Status.CARRIED:
+            assert f"only because d{step}, earlier in the backward pass" in result.reason, (name, result.reason)
+    full = sum(r.status in (Status.CORRECT, Status.CARRIED) for r in results.values())
+    assert full == 25  # the default policy: every step but the slip
+    if any(r.status is Status.CARRIED for r in others.values()):
+        assert sum(r.passed for r in results.values()) < 25  # what autograd alone (policy "none") gives
+
+
+def test_an_answer_changed_in_place_after_its_check_is_judged_as_it_was_checked(setup):
+    exercise = makemore.exercise1(setup)
+    answers = answers_with_a_slip(setup, "C", lambda ns: ns["dC"])  # all right
+    assert exercise.result("dlogprobs", answers["logprobs"]).passed
+    answers["logprobs"].mul_(2)  # the learner's tensor, doubled after its check passed
+    dprobs = (1.0 / makemore.forward(setup.params, setup.Xb, setup.Yb)["probs"]) * answers["logprobs"]
+    result = exercise.result("dprobs", dprobs)
+    assert result.status is Status.WRONG  # the kept copy of dlogprobs is right: this step is wrong in itself
+
+
+def test_a_step_whose_upstream_is_not_checked_is_judged_against_autograd(setup):
+    exercise = makemore.exercise1(setup)
+    answers = answers_with_a_slip(setup, "logprobs", lambda ns: ns["dlogprobs"] * setup.batch_size)
+    assert exercise.result("dprobs", answers["probs"]).status is Status.WRONG  # dlogprobs never checked
+
+
+def test_lesson_1s_graph_carries_forward():
+    exercise = chain_rule.graph_exercise()
+    g = chain_rule.ChainRuleSetup().graph
+    x, y, z = g["x"], g["y"], g["z"]
+    dz = 2 * (2 * x + 3 * y)  # a slip: doubled
+    dc = z
+    da = db = dc
+    results = [exercise.result(label, value) for label, value in
+               (("dz", dz), ("dc", dc), ("da", da), ("db", db), ("dx", 2 * da), ("dy", 3 * db))]
+    assert [r.status for r in results] == [Status.WRONG] + [Status.CORRECT] * 5
+    # and when the slip is upstream of the others, they are carried
+    exercise = chain_rule.graph_exercise()
+    wrong_dc = 2 * z
+    results = [exercise.result(label, value) for label, value in
+               (("dz", 2 * x + 3 * y), ("dc", wrong_dc), ("da", wrong_dc), ("db", wrong_dc),
+                ("dx", 2 * wrong_dc), ("dy", 3 * wrong_dc))]
+    assert [r.status for r in results] == [Status.CORRECT, Status.WRONG] + [Status.CARRIED] * 4
+
+
+STUDENTS = {
+    # the lecture's answers with one slip; (score by default, score with --carried-credit none)
+    "forgot_1_over_n": ({"answer_dlogprobs": "dlogprobs = torch.zeros_like(logprobs)\ndlogprobs[range(n), Yb] = -1.0"}, 25, 0),
+    "biased_variance": ({"answer_dbndiff2": "dbndiff2 = (1.0/n)*torch.ones_like(bndiff2) * dbnvar"}, 25, 19),
+}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    lesson = lambda: read(LESSONS / EXERCISE_1)  # noqa: E731
+    return scratch_course(tmp_path_factory.mktemp("course"), {
+        (student, str(EXERCISE_1)): with_answers(lesson(), {**SOLUTION_CODE, **slip})
+        for student, (slip, *_) in STUDENTS.items()})
+
+
+def grade(course, *args):
+    run("make", "-s", "grade", f"COURSE={course}", f"GRADE_ARGS=--jobs 2 {' '.join(args)}")
+    with open(course / "grades.csv") as f:
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+
+
+def test_make_grade_gives_error_carried_forward_its_points_unless_told_otherwise(course):
+    assert grade(course) == {student: default for student, (_, default, _) in STUDENTS.items()}
+    page = (course / "feedback" / "forgot_1_over_n" / EXERCISE_1).with_suffix(".html").read_text()
+    assert "right given earlier answers" in page and "only because dlogprobs" in page
+    assert "full credit" in page
+    assert grade(course, "--carried-credit none") == {student: none for student, (_, _, none) in STUDENTS.items()}
