@@ -118,9 +118,9 @@ class Exercise:
                                                          f"this step itself needs fixing")
         first = self._first_wrong(name)
         return replace(check, status=Status.CARRIED, reason=(
-            f"right given your {yours_upstream} (against autograd's own step from {'it' if len(wrong) == 1 else 'them'}: "
-            f"{given.reason}); wrong against autograd only because "
-            f"d{first}, earlier in the backward pass, is: fix d{first} and check the steps after it again"))
+            f"right given your {yours_upstream}: this is autograd's own step from "
+            f"{'it' if len(wrong) == 1 else 'them'} ({given.reason}). It differs from autograd only because "
+            f"d{first}, earlier in the backward pass, is wrong: fix d{first}, then check the steps after it again"))
 
     def _first_wrong(self, name: str) -> str:
         """The step nearest the loss, among those this one depends on, that is wrong in itself."""

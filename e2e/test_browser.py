@@ -1,8 +1,9 @@
 """The student's path in a real browser: `make lab`'s JupyterLab in headless Chromium runs lessons
 and shows the checker's HTML reports. Run with `make e2e` (needs Debian's chromium package).
 
-Three copies of Exercise 1 are opened in a temporary folder (the course's own notebooks are never
-written to): the blank lesson, the instructor's solution, and the solution with one slip. Each is
+Four copies of Exercise 1 are opened in a temporary folder (the course's own notebooks are never
+written to): the blank lesson, the instructor's solution, the solution with one slip at the end, and
+the lesson answered with one slip early on (the steps after it right given it). Each is
 run with JupyterLab's own "Run All Cells" menu item. Screenshots go to e2e/screenshots/.
 """
 
@@ -22,7 +23,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from checker.grading.notebooks import nbgrader_meta, tool_environment
+from checker.grading.notebooks import nbgrader_meta, solutions_by_id, tool_environment, with_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb"
@@ -46,24 +47,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def with_a_slip(notebook):
-    """The solution with dC doubled: the browser must show that one row as wrong."""
+def with_a_slip(notebook, grade_id="answer_dC", slip="dC = dC * 2  # a slip"):
+    """The solution with one slip (by default dC doubled): the browser must show that row as wrong."""
     for cell in notebook.cells:
-        if nbgrader_meta(cell).get("grade_id") == "answer_dC":
-            cell.source = cell.source.replace("### END SOLUTION", "dC = dC * 2  # a slip\n### END SOLUTION")
+        if nbgrader_meta(cell).get("grade_id") == grade_id:
+            cell.source = cell.source.replace("### END SOLUTION", f"{slip}\n### END SOLUTION")
             return notebook
-    raise AssertionError("the Exercise 1 solution has no answer_dC cell")
+    raise AssertionError(f"the Exercise 1 solution has no {grade_id} cell")
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """`make lab` on a temporary folder with the three notebooks; yields (url, token)."""
+    """`make lab` on a temporary folder with the four notebooks; yields (url, token)."""
     work = tmp_path_factory.mktemp("lab")
     folder = work / "notebooks"
     folder.mkdir()
     shutil.copy(ROOT / "lessons" / NOTEBOOK, folder / "blank.ipynb")
     shutil.copy(ROOT / "solutions" / NOTEBOOK, folder / "solution.ipynb")
     nbformat.write(with_a_slip(nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)), folder / "slip.ipynb")
+    # the released lesson answered in full, Bessel's n-1 forgotten: every step after it is right
+    # given this answer (error carried forward)
+    answers = {**solutions_by_id(ROOT / "solutions" / NOTEBOOK),
+               "answer_dbndiff2": "dbndiff2 = (1.0/n)*torch.ones_like(bndiff2) * dbnvar  # a slip"}
+    nbformat.write(with_answers(nbformat.read(ROOT / "lessons" / NOTEBOOK, as_version=4), answers),
+                   folder / "early_slip.ipynb")
     settings = work / "settings"
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
@@ -195,4 +202,23 @@ def test_a_wrong_answer_stands_out(browser, lab):
         row(board, "dW1").locator("td:nth-child(2) span").evaluate(
             "b => getComputedStyle(b).backgroundColor"), "a wrong verdict must not look like a correct one"
     shoot(board, "slip_scoreboard.png")
+    page.close()
+
+
+def test_steps_right_given_an_earlier_slip_are_told_apart(browser, lab):
+    page, notebook = run_all_cells(browser, lab, "early_slip.ipynb")
+    board = scoreboard(notebook)
+    expect(board.locator("caption")).to_contain_text("1 wrong (dbndiff2)")
+    expect(board.locator("caption")).to_contain_text("right given earlier answers (dbndiff")
+    carried = row(board, "dbndiff")
+    expect(carried).to_contain_text("↳ right given earlier answers")
+    expect(carried).to_contain_text("right given your dbndiff2")
+    expect(carried).to_contain_text("only because dbndiff2, earlier in the backward pass")
+    colours = {label: row(board, label).locator("td:nth-child(2) span").evaluate(
+        "b => getComputedStyle(b).backgroundColor") for label in ("dbndiff", "dbndiff2", "dW2")}
+    assert len(set(colours.values())) == 3, f"carried, wrong and correct must look different: {colours}"
+    # a carried step does not stop the notebook: its check cell shows no error
+    cell = notebook.locator(".jp-CodeCell", has=notebook.page.locator("text=ex.check(\"dbndiff\", dbndiff)"))
+    expect(cell.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+    shoot(board, "early_slip_scoreboard.png")
     page.close()
