@@ -16,6 +16,9 @@ Each op's VJP alone is found with autograd on the whole graph, with the gradient
 other named tensor (a hook that passes zeros), in float32 and in float64.
 """
 
+import ast
+import inspect
+import textwrap
 from collections.abc import Callable
 
 import torch
@@ -90,6 +93,18 @@ class Chain:
         self._graphs = {dtype: _Graph(forward_pass, params, data, dtype) for dtype in (torch.float32, torch.float64)}
         self.consumers = self._graphs[torch.float64].consumers()
         self.shapes = {name: t.shape for name, t in self._graphs[torch.float32].tensors.items()}
+        self.lines = _forward_lines(forward_pass)
+
+    def where_used(self, name: str) -> str:
+        """The first level of a hint, from the graph itself: the forward lines that use `name`,
+        and the shape its gradient has."""
+        users = [c for c in self.consumers.get(name, [])]
+        lines = " and ".join(f"`{self.lines.get(c, c)}`" for c in users) or "no line"
+        shape = tuple(self.shapes[name])
+        return (f"{name} is used in {len(users)} line{'s' if len(users) != 1 else ''} of the forward pass: "
+                f"{lines}. So d{name} has the shape of {name}, {shape}, and adds up one term per line: the "
+                f"gradient of what that line computes ({', '.join(f'd{c}' for c in users)}) times the "
+                f"line's local gradient with respect to {name}.")
 
     def given(self, name: str, upstream: dict) -> Reference | None:
         """What d`name` should be given `upstream` ({consumer: the learner's gradient of it}; the
@@ -101,6 +116,24 @@ class Chain:
         expected = self._graphs[torch.float32].vjp(name, consumers, upstream)
         truth = self._graphs[torch.float64].vjp(name, consumers, upstream)
         return Reference(expected, truth)
+
+
+def _forward_lines(forward_pass: Callable) -> dict:
+    """{name: its line of the forward pass's source}, for `name = ...` and `dict(name=...)`."""
+    try:
+        source = textwrap.dedent(inspect.getsource(forward_pass))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    lines = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            lines[node.targets[0].id] = ast.get_source_segment(source, node).split("#")[0].strip()
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "dict":
+            for keyword in node.keywords:
+                if keyword.arg and keyword.arg not in lines and not isinstance(keyword.value, ast.Name):
+                    lines[keyword.arg] = f"{keyword.arg} = {ast.get_source_segment(source, keyword.value)}"
+    return lines
 
 
 def _usable(tensor, shape) -> bool:

@@ -90,7 +90,7 @@ def _badge(status: Status) -> str:
             f'font-weight:600;white-space:nowrap">{_SYMBOL[status]} {status.value}</span>')
 
 
-def _prose_html(text: str) -> str:
+def prose_html(text: str) -> str:
     """A reason as HTML: escaped, with its `code spans` shown as code (in plain text they keep
     their backticks)."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
@@ -107,7 +107,7 @@ def _row_html(check: Check) -> str:
         _yes_no(check.exact),
         _yes_no(check.approx),
         _maxdiff(check.maxdiff),
-        f'<div style="text-align:left">{_prose_html(check.reason)}{details}</div>',
+        f'<div style="text-align:left">{prose_html(check.reason)}{details}</div>',
     ]
     return "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{c}</td>' for c in cells) + "</tr>"
 

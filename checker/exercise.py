@@ -13,7 +13,7 @@ from .compare import compare
 from .errors import CheckFailed
 from .environment import graded
 from .learner_code import broken_rule, typed_in_number
-from .report import Scoreboard, difference_plot, show
+from .report import Hint, Scoreboard, difference_plot, show
 
 
 _FAILURE_PHRASE = {Status.WRONG: "is not correct yet", Status.NOT_DONE: "is not done yet",
@@ -36,8 +36,12 @@ class Exercise:
     def __init__(self, title: str, references: dict[str, Reference], *, allow_keepdim: bool = False,
                  given: dict[str, torch.Tensor] | None = None, batch_size: int | None = None,
                  numbers_from_seed: bool = False, written_by: dict[str, str] | None = None,
-                 lesson: str | None = None, chain=None):
+                 lesson: str | None = None, chain=None, hints: dict | None = None):
         self.title = title
+        # {name: (where it is used, its local derivative, the answer's pattern)}: see hint(). A first
+        # level of None is read from the chain's graph.
+        self._hints = dict(hints or {})
+        self._hints_shown: dict[str, int] = {}
         # The forward graph (checker/chain.py): a wrong step is judged again on the learner's own
         # upstream answers, which are kept here as copies (a later in-place change cannot alter them).
         self.chain = chain
@@ -168,6 +172,28 @@ class Exercise:
         # keeps the learner's answer for judging the steps after it on their own upstream.
         if not check.passed and check.status is not Status.CARRIED and not graded():
             raise CheckFailed(f"{check.label} {_FAILURE_PHRASE[check.status]}: see the report above.")
+
+    def hint(self, label: str) -> None:
+        """The next hint for one gradient, a level further at each call: where its tensor is used
+        and the shape it has; the local derivative of each of those lines; the answer's pattern with
+        names blanked. Never the answer itself, and nothing of it counts in the grade."""
+        name = label[1:] if isinstance(label, str) and label.startswith("d") else label
+        if name not in self._references:
+            print(f"There is no gradient called {label!r} in {self.title}; the names are {', '.join(self.gradient_names)}.")
+            return
+        levels = list(self._hints.get(name) or ())
+        if self.chain is not None and (not levels or levels[0] is None):
+            levels = [self.chain.where_used(name), *levels[1:]]
+        if not levels:
+            print(f"No hints are written for d{name}.")
+            return
+        shown = self._hints_shown.get(name, 0)
+        if shown >= len(levels):
+            print(f"That was the last hint for d{name}: the answer itself is yours to write. "
+                  f"ex.preview(\"d{name}\", d{name}) tries an answer without counting it.")
+            return
+        self._hints_shown[name] = shown + 1
+        show(Hint(f"d{name}", shown + 1, len(levels), levels[shown]))
 
     def preview(self, label: str, yours) -> None:
         """Show the report for an answer without counting it or raising: for trying things out."""

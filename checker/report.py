@@ -3,7 +3,7 @@
 Everything is written to stdout: in an nbgrader test cell any stderr output costs the points.
 """
 
-from .check import Check, Status, checks_html, checks_text
+from .check import Check, Status, checks_html, checks_text, prose_html
 
 
 def show(obj) -> None:
@@ -60,6 +60,26 @@ class Scoreboard:
 
     def _repr_html_(self):
         return checks_html(self.checks, caption=self.headline())
+
+
+class Hint:
+    """One level of a hint, as `ex.hint("dX")` shows it."""
+
+    def __init__(self, label: str, level: int, levels: int, text: str):
+        self.label, self.level, self.levels, self.text = label, level, levels, text
+
+    def __str__(self):
+        more = "" if self.level == self.levels else f" (call ex.hint(\"{self.label}\") again for the next)"
+        return f"Hint {self.level} of {self.levels} for {self.label}{more}: {self.text}"
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+    def _repr_html_(self):
+        more = "" if self.level == self.levels else " · run it again for the next"
+        return (f'<div class="backprop-ninja-hint" style="border-left:4px solid #f9a825;padding:4px 10px;'
+                f'text-align:left"><b>Hint {self.level} of {self.levels} for <code>{self.label}</code></b>'
+                f'<span style="opacity:0.7">{more}</span><br>{prose_html(self.text)}</div>')
 
 
 def source(function):

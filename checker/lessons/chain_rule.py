@@ -104,18 +104,86 @@ class ChainRuleSetup:
         return SimpleNamespace(**self.blocks[name])
 
 
+# Hints for `ex.hint("dX")`, one level more at each call: where the input is used and the shape
+# of its gradient; the local derivative; the pattern of the answer with names blanked.
+SCALAR_HINTS = {
+    "x": ("y = 3u + 9 and u = x²: x reaches y only through u, and dx is a number, like x.",
+          "dy/du = 3 and du/dx = 2x; the chain rule multiplies them.", "`du = ___`, then `dx = du * ___ * x`"),
+}
+GRAPH_HINTS = {
+    "z": (None, "d(c·z)/dz = c.", "`dz = ___`: the other factor of the product, times dloss = 1"),
+    "c": (None, "d(c·z)/dc = z.", "`dc = ___`: the other factor of the product, times dloss = 1"),
+    "a": (None, "A sum hands its gradient to each term unchanged: d(a + b)/da = 1.", "`da = ___`: the sum's own gradient, passed on"),
+    "b": (None, "d(a + b)/db = 1.", "`db = ___`: the sum's own gradient, passed on"),
+    "x": (None, "d(2x)/dx = 2.", "`dx = ___ * da`"),
+    "y": (None, "d(3y)/dy = 3.", "`dy = ___ * db`"),
+}
+BLOCK_HINTS = {
+    "dot": {
+        "u": ("s = u · v is a number; du has the shape of u, (5,).", "ds/du_i = v_i.", "`du = ds * ___`"),
+        "v": ("s = u · v is a number; dv has the shape of v, (5,).", "ds/dv_i = u_i.", "`dv = ds * ___`"),
+    },
+    "outer": {
+        "u": ("M = u vᵀ is (4, 3): u_i is used in the whole row i of M.", "dM_ij/du_i = v_j: sum dM_ij v_j over j.",
+              "`du = dM @ ___`"),
+        "v": ("v_j is used in the whole column j of M.", "dM_ij/dv_j = u_i: sum dM_ij u_i over i.", "`dv = dM.T @ ___`"),
+    },
+    "matvec": {
+        "W": ("y = W x: W_ij is used in y_i only, with weight x_j; dW has W's shape (3, 4).",
+              "dy_i/dW_ij = x_j, so dW_ij = dy_i x_j: an outer product.", "`dW = torch.outer(___, ___)`"),
+        "x": ("x_j is used in every y_i, with weight W_ij; dx has x's shape (4,).", "dy_i/dx_j = W_ij: sum over i.",
+              "`dx = ___.T @ dy`"),
+    },
+    "matmul": {
+        "X": ("Y = X W: dX has X's shape (6, 4); let the shapes guide you.", "Row by row it is the matrix-vector rule: dX = dY Wᵀ.",
+              "`dX = dY @ ___`"),
+        "W": ("dW has W's shape (4, 3).", "Summed over the batch rows: dW = Xᵀ dY.", "`dW = ___ @ dY`"),
+    },
+    "softmax_jacobian": {
+        "z": ("p = softmax(z): every p_i depends on every z_j, so dz is J applied to dp; dz has z's shape (5,).",
+              "dp_i/dz_j = p_i (δ_ij - p_j): the Jacobian is diag(p) - p pᵀ.",
+              "`J = torch.diag(p) - torch.outer(___, ___)`, then `dz = J.T @ ___`"),
+    },
+    "softmax": {
+        "Z": ("P = softmax(Z) row by row: each row is the one-vector case; dZ has Z's shape (6, 5).",
+              "Jᵀ dp = p * (dp - (p · dp)) for one row, without building J.",
+              "`dZ = P * (dP - (P * dP).sum(1, keepdim=___))`"),
+    },
+    "cross_entropy": {
+        "z": ("loss = -log softmax(z)[t]: dz has z's shape (5,).",
+              "The gradient of -log softmax(z)[t] is softmax(z) - one_hot(t).",
+              "`dz = z.softmax(0) - F.one_hot(t, ___)`"),
+    },
+    "batch_cross_entropy": {
+        "Z": ("loss = the mean over the batch of each row's cross-entropy: dZ has Z's shape (6, 5).",
+              "Each row's gradient is softmax - one_hot, and the mean divides it by N.",
+              "`dZ = (Z.softmax(1) - F.one_hot(T, Z.shape[1])) / ___`"),
+    },
+    "hinge": {
+        "S": ("loss = the mean over rows of Σ_j≠t max(0, s_j - s_t + 1): dS has S's shape (6, 5).",
+              "Each active margin (> 0) adds +1 to its wrong class j and -1 to the target class t; divide by N.",
+              "`active = (margins > ___).float()`, zero the target column, then set it to `-active.sum(___)`, and `/ N`"),
+    },
+    "mse": {
+        "yhat": ("loss = mean over N of (yhat_i - y_i)²: dyhat has yhat's shape (6,).", "d/dyhat_i = 2 (yhat_i - y_i) / N.",
+                 "`dyhat = 2 * (yhat - y) / ___`"),
+    },
+}
+
+
 def scalar_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
     """dy/dx for y = 3u + 9, u = x², at the setup's x."""
     setup = setup or ChainRuleSetup()
     references = autograd_references(lambda x: 3 * x**2 + 9, {"x": setup.scalar_x})
-    return Exercise("The chain rule: y = 3x² + 9", references, numbers_from_seed=True, lesson=LESSON)
+    return Exercise("The chain rule: y = 3x² + 9", references, numbers_from_seed=True, lesson=LESSON, hints=SCALAR_HINTS)
 
 
 def _graph_forward(leaves: dict, *_data) -> dict:
-    a = 2 * leaves["x"]
-    b = 3 * leaves["y"]
+    x, y, z = leaves["x"], leaves["y"], leaves["z"]  # (hints quote these lines: checker.chain)
+    a = 2 * x
+    b = 3 * y
     c = a + b
-    return dict(a=a, b=b, c=c, loss=c * leaves["z"])
+    return dict(a=a, b=b, c=c, loss=c * z)
 
 
 GRAPH_ORDER = ("z", "c", "a", "b", "x", "y")  # backward, from the loss to the inputs
@@ -125,7 +193,7 @@ def graph_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
     """dL/d every node of L = (2x + 3y) z, at the setup's x, y, z."""
     setup = setup or ChainRuleSetup()
     return Exercise("The graph L = (2x + 3y) z", graph_references(_graph_forward, setup.graph, names=GRAPH_ORDER),
-                    numbers_from_seed=True, lesson=LESSON, chain=Chain(_graph_forward, setup.graph))
+                    numbers_from_seed=True, lesson=LESSON, chain=Chain(_graph_forward, setup.graph), hints=GRAPH_HINTS)
 
 
 WORKED_GRAPH = {"x": torch.tensor(1.0), "y": torch.tensor(2.0), "z": torch.tensor(3.0)}
@@ -152,7 +220,7 @@ def block_exercise(name: str, setup: ChainRuleSetup | None = None) -> Exercise:
     inputs = {k: v for k, v in values.items() if k in block.shapes}
     upstream = next((values[k] for k in block.upstream), None) if block.upstream else None
     references = autograd_references(block.forward, inputs, upstream, names=block.graded)
-    return Exercise(block.title, references, batch_size=block.batch, lesson=LESSON)
+    return Exercise(block.title, references, batch_size=block.batch, lesson=LESSON, hints=BLOCK_HINTS[name])
 
 
 def _block_factory(name: str):

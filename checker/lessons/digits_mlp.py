@@ -76,12 +76,26 @@ WRITTEN_BY = {"dout": "your `mse_grad`", "dl2": "your `lin_grad`", "dw2": "your 
               "dl1": "your `relu_grad`", "dw1": "your `lin_grad`", "db1": "your `lin_grad`"}
 
 
+# Hints for `ex.hint("dX")`: (where X is used, read from the graph; the local derivative; the pattern).
+HINTS = {
+    "out": (None, "loss = mean over N of (out_i - y_i)²: each out_i gets 2 (out_i - y_i) / N. out is (N, 1) and y is "
+            "(N,): squeeze before subtracting, or the two broadcast to (N, N).",
+            "`2 * (out.squeeze(-1) - ___)[:, None] / ___`"),
+    "l2": (None, "For out = l2 @ w2 + b2, dl2 = dout @ w2ᵀ.", "`dout @ ___.T`"),
+    "w2": (None, "For out = l2 @ w2 + b2, dw2 = l2ᵀ @ dout.", "`___.T @ dout`"),
+    "b2": (None, "b2 is added to every row: its gradient sums dout over the batch.", "`dout.sum(___)`"),
+    "l1": (None, "relu passes the gradient where its input was positive and stops it elsewhere.", "`dl2 * (l1 > ___).float()`"),
+    "w1": (None, "For l1 = x @ w1 + b1, dw1 = xᵀ @ dl1.", "`___.T @ dl1`"),
+    "b1": (None, "b1 is added to every row: its gradient sums dl1 over the batch.", "`dl1.sum(___)`"),
+}
+
+
 def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """d loss / d every intermediate and parameter of one batch, from the float32 and float64 autograd."""
     setup = setup or DigitsSetup()
     references = graph_references(forward, setup.params, setup.xb, setup.yb, names=GRADIENT_ORDER)
     return Exercise("Lesson 3: the backward pass by hand", references, batch_size=BATCH_SIZE, written_by=WRITTEN_BY,
-                    lesson=LESSON, chain=Chain(forward, setup.params, setup.xb, setup.yb))
+                    lesson=LESSON, chain=Chain(forward, setup.params, setup.xb, setup.yb), hints=HINTS)
 
 
 def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
@@ -90,7 +104,8 @@ def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
     names = ("w2", "b2", "w1", "b1")  # in the order Model.backward finds them
     references = graph_references(forward, setup.params, setup.xb, setup.yb, names=names)
     return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE,
-                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in names}, lesson=LESSON)
+                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in names}, lesson=LESSON,
+                    chain=Chain(forward, setup.params, setup.xb, setup.yb), hints=HINTS)
 
 
 def epochs() -> int:

@@ -221,6 +221,72 @@ def _missing_branch_mistakes(references: dict, contributions: dict) -> None:
         references[name] = replace(references[name], mistakes={**references[name].mistakes, **hints})
 
 
+# Hints for `ex.hint("dX")`, next to the references they are about: (where X is used, read from the
+# graph; the local derivative of each of those lines; the answer's pattern with names blanked).
+HINTS_1 = {
+    "logprobs": (None, "loss = -(mean over the n rows of logprobs[i, Yb[i]]): each picked element gets -1/n, every other element 0.",
+                 "`dlogprobs = torch.zeros_like(___)`, then `dlogprobs[range(n), Yb] = ___`"),
+    "probs": (None, "d log(p) / dp = 1/p, element by element.", "`dprobs = (___ / probs) * dlogprobs`"),
+    "counts_sum_inv": (None, "In probs = counts * counts_sum_inv the local gradient for counts_sum_inv is counts; "
+                       "counts_sum_inv (32, 1) was broadcast over 27 columns, so its gradient sums over them.",
+                       "`dcounts_sum_inv = (___ * dprobs).sum(___, keepdim=True)`"),
+    "counts_sum": (None, "d x⁻¹ / dx = -x⁻².", "`dcounts_sum = (-counts_sum**___) * dcounts_sum_inv`"),
+    "counts": (None, "Through probs the local gradient is counts_sum_inv; through counts_sum = counts.sum(1) it is 1 "
+               "for every element of the row (a sum hands its gradient to each term).",
+               "`dcounts = ___ * dprobs`, then `dcounts += torch.ones_like(counts) * ___`"),
+    "norm_logits": (None, "d exp(x) / dx = exp(x), and exp(norm_logits) is counts.", "`dnorm_logits = ___ * dcounts`"),
+    "logit_maxes": (None, "In norm_logits = logits - logit_maxes the local gradient is -1, and logit_maxes (32, 1) "
+                    "was broadcast over 27 columns.", "`dlogit_maxes = (-dnorm_logits).sum(___, keepdim=True)`"),
+    "logits": (None, "Through norm_logits: 1. Through logit_maxes = logits.max(1): 1 at each row's largest logit, 0 elsewhere.",
+               "`dlogits = ___.clone()`, then `dlogits += F.one_hot(logits.max(1).indices, num_classes=___) * dlogit_maxes`"),
+    "h": (None, "For Y = X @ W, dX = dY @ Wᵀ (check the shapes: (32, 27) @ (27, 64)).", "`dh = dlogits @ ___.T`"),
+    "W2": (None, "For Y = X @ W, dW = Xᵀ @ dY (check the shapes: (64, 32) @ (32, 27)).", "`dW2 = ___.T @ dlogits`"),
+    "b2": (None, "b2 (27,) was added to every row: its local gradient is 1 for each, so its gradient sums over the batch.",
+           "`db2 = dlogits.sum(___)`"),
+    "hpreact": (None, "d tanh(x) / dx = 1 - tanh(x)², and tanh(hpreact) is h.", "`dhpreact = (1.0 - ___**2) * dh`"),
+    "bngain": (None, "In hpreact = bngain * bnraw + bnbias the local gradient for bngain is bnraw; bngain (1, 64) was "
+               "broadcast over the batch.", "`dbngain = (___ * dhpreact).sum(0, keepdim=True)`"),
+    "bnbias": (None, "The local gradient of an added bias is 1; bnbias (1, 64) was broadcast over the batch.",
+               "`dbnbias = dhpreact.sum(___, keepdim=True)`"),
+    "bnraw": (None, "In hpreact = bngain * bnraw + bnbias the local gradient for bnraw is bngain.", "`dbnraw = ___ * dhpreact`"),
+    "bnvar_inv": (None, "In bnraw = bndiff * bnvar_inv the local gradient for bnvar_inv is bndiff; bnvar_inv (1, 64) was "
+                  "broadcast over the batch.", "`dbnvar_inv = (___ * dbnraw).sum(0, keepdim=True)`"),
+    "bnvar": (None, "d (x + ε)^-0.5 / dx = -0.5 (x + ε)^-1.5, with ε = 1e-5.", "`dbnvar = (-0.5 * (bnvar + 1e-5)**___) * dbnvar_inv`"),
+    "bndiff2": (None, "bnvar = 1/(n-1) * bndiff2.sum(0): every element of a column gets 1/(n-1) of that column's "
+                "gradient (Bessel's correction: n-1, not n).", "`dbndiff2 = (1.0/(___)) * torch.ones_like(bndiff2) * dbnvar`"),
+    "bndiff": (None, "Through bnraw the local gradient is bnvar_inv; through bndiff2 = bndiff**2 it is 2 * bndiff.",
+               "`dbndiff = ___ * dbnraw`, then `dbndiff += (___ * bndiff) * dbndiff2`"),
+    "bnmeani": (None, "In bndiff = hprebn - bnmeani the local gradient is -1, and bnmeani (1, 64) was broadcast over the batch.",
+                "`dbnmeani = (-dbndiff).sum(___, keepdim=True)`"),
+    "hprebn": (None, "Through bndiff: 1. Through bnmeani = 1/n * hprebn.sum(0): 1/n for every row.",
+               "`dhprebn = ___.clone()`, then `dhprebn += 1.0/___ * (torch.ones_like(hprebn) * dbnmeani)`"),
+    "embcat": (None, "For Y = X @ W, dX = dY @ Wᵀ.", "`dembcat = dhprebn @ ___.T`"),
+    "W1": (None, "For Y = X @ W, dW = Xᵀ @ dY.", "`dW1 = ___.T @ dhprebn`"),
+    "b1": (None, "b1 (64,) was added to every row: its gradient sums over the batch.", "`db1 = dhprebn.sum(___)`"),
+    "emb": (None, "embcat = emb.view(32, 30) only reshapes: the gradient is reshaped back.", "`demb = dembcat.view(___.shape)`"),
+    "C": (None, "emb = C[Xb] copies rows of C: each row's gradient is the sum of the gradients of every place it was "
+          "copied to (a character used twice gets both).",
+          "`dC = torch.zeros_like(___)`, then for every k and j: `dC[Xb[k, j]] += demb[___, ___]`"),
+}
+HINTS_2 = {
+    "logits": ("loss = F.cross_entropy(logits, Yb) is log_softmax, then the mean of the picked -logprobs: dlogits has "
+               "logits' shape (32, 27).",
+               "For one row, d loss_i / d logits_i = softmax(logits_i) - one_hot(Yb[i]); the loss is the mean of n rows.",
+               "`dlogits = F.softmax(___, 1)`, `dlogits[range(n), Yb] -= ___`, then `dlogits /= ___`"),
+}
+HINTS_3 = {
+    "hprebn": ("hpreact = bngain * (hprebn - mean) / sqrt(var + ε) + bnbias, with Bessel's n-1 in the variance: "
+               "dhprebn has hprebn's shape (32, 64).",
+               "hprebn reaches the output three ways: through (hprebn - mean), through the mean, and through the "
+               "variance. Add the three; with bnraw = (hprebn - mean) * bnvar_inv they simplify to one line.",
+               "`dhprebn = bngain*bnvar_inv/n * (n*dhpreact - dhpreact.sum(0) - n/(n-1)*bnraw*(dhpreact*bnraw).sum(___))`"),
+    "bngain": ("bngain (1, 64) multiplies bnraw in every row.", "The local gradient for bngain is bnraw, summed over the batch.",
+               "`dbngain = (bnraw * dhpreact).sum(0, keepdim=___)`"),
+    "bnbias": ("bnbias (1, 64) is added to every row.", "The local gradient of an added bias is 1, summed over the batch.",
+               "`dbnbias = dhpreact.sum(___, keepdim=True)`"),
+}
+
+
 def exercise1(setup: MakemoreSetup) -> Exercise:
     """Exercise 1: the gradient of every parameter and intermediate, one atomic step at a time.
     Shapes that differ only by a size-1 dimension pass with a note, as the original solution's
@@ -231,13 +297,13 @@ def exercise1(setup: MakemoreSetup) -> Exercise:
     _missing_branch_mistakes(references, branch_contributions(setup.params, setup.Xb, setup.Yb, truth))
     return Exercise("Exercise 1: backprop through every atomic step", references, allow_keepdim=True,
                     batch_size=setup.batch_size, lesson=LESSONS[1],
-                    chain=Chain(forward, setup.params, setup.Xb, setup.Yb))
+                    chain=Chain(forward, setup.params, setup.Xb, setup.Yb), hints=HINTS_1)
 
 
 def exercise2(setup: MakemoreSetup) -> Exercise:
     """Exercise 2: dlogits of the whole cross-entropy in one expression."""
     return Exercise("Exercise 2: cross-entropy in one go", _references(setup, ["logits"]),
-                    batch_size=setup.batch_size, lesson=LESSONS[2])
+                    batch_size=setup.batch_size, lesson=LESSONS[2], hints=HINTS_2)
 
 
 def exercise3(setup: MakemoreSetup) -> Exercise:
@@ -250,7 +316,7 @@ def exercise3(setup: MakemoreSetup) -> Exercise:
             _biased_batchnorm_backward(setup, incoming.double()),
     })
     return Exercise("Exercise 3: batchnorm in one go", references, given={"dhpreact": incoming},
-                    batch_size=setup.batch_size, lesson=LESSONS[3])
+                    batch_size=setup.batch_size, lesson=LESSONS[3], hints=HINTS_3)
 
 
 def _biased_batchnorm_backward(setup: MakemoreSetup, dhpreact: torch.Tensor) -> torch.Tensor:
