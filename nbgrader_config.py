@@ -1,6 +1,9 @@
 """nbgrader configuration for backprop-ninja: `solutions/` are the sources, `lessons/` the release."""
 
+import os
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+COURSE = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.course_id = "backprop-ninja"
 c.CourseDirectory.source_directory = "solutions"
@@ -17,6 +20,19 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # A learner who deletes a graded cell gets it back when grading.
 c.OverwriteCells.add_missing_cells = True
+
+# `lessons/` is committed: `nbgrader generate_assignment <lesson>` regenerates it (and registers the
+# lesson in the gradebook) instead of skipping an existing release.
+c.GenerateAssignment.force = True
+
+# The exchange (release_assignment, fetch_assignment, submit, collect, release_feedback): a folder of
+# this course by default, git-ignored; on JupyterHub set BACKPROP_NINJA_EXCHANGE to the shared one
+# (nbgrader's usual /usr/local/share/nbgrader/exchange, world-writable).
+c.Exchange.root = os.environ.get("BACKPROP_NINJA_EXCHANGE") or os.path.join(COURSE, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)  # nbgrader wants it to exist already
+
+# `nbgrader export` writes its own CSV; `make grade` writes grades.csv (with status and reason).
+c.CsvExportPlugin.to = "nbgrader_export.csv"
 
 # Autograding, the same for `make grade`, `nbgrader autograde` and the Formgrader: nbgrader's own
 # steps, with the course's three (checker/grading/preprocessors.py). The hidden tests load the

@@ -161,3 +161,19 @@ def test_make_validate_fails_a_blank_lesson_and_passes_a_finished_one(tmp_path):
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == code, done.stdout + done.stderr
         assert verdict in done.stdout
+
+
+@pytest.mark.parametrize("relpath", ["02_scalar_autograd_engine/scalar_autograd_engine.ipynb",
+                                     "08_capstone_autograd_function/capstone_autograd_function.ipynb"])
+def test_make_validate_passes_the_reference_answers_of_the_lessons_with_their_own_rules(tmp_path, relpath):
+    """The scalar engine's `.grad` and the capstone's `torch.autograd.Function` are those lessons' own."""
+    import subprocess
+
+    from course import ENV
+
+    answered = tmp_path / relpath
+    answered.parent.mkdir()
+    nbformat.write(with_answers(read(ROOT / "lessons" / relpath), solutions_by_id(SOLUTIONS / relpath)), answered)
+    done = subprocess.run(["make", "-s", "validate", f"NB={answered}"], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Validation passed." in done.stdout, done.stdout + done.stderr

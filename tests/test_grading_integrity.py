@@ -55,10 +55,12 @@ def files(folder: Path) -> set:
 def make_grade(course):
     before = files(course)
     run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 30")
-    # what grading itself writes: the gradebook, grades.csv, and autograded/ and feedback/, where
-    # each kernel's scratch folder is its own autograded/<student>/<lesson>/
+    # what grading itself writes: the gradebook, grades.csv, autograded/ and feedback/ (each kernel's
+    # scratch folder is its own autograded/<student>/<lesson>/), a submission's timestamp.txt, and
+    # the course's exchange folder
     written = {p for p in files(course) - before
-               if p.parts[0] not in ("autograded", "feedback") and str(p) not in ("gradebook.db", "grades.csv")}
+               if p.parts[0] not in ("autograded", "feedback", "exchange") and str(p) not in ("gradebook.db", "grades.csv")
+               and not (p.parts[0] == "submitted" and p.name == "timestamp.txt")}
     with open(course / "grades.csv") as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}, written
 

@@ -20,6 +20,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import nbgrader_speedups  # first: it keeps nbformat's import fast
@@ -102,9 +103,11 @@ def read_submission(folder: Path):
 
 def grade_one(root: Path, student: str, assignment: str) -> Outcome:
     """Autograde one submission (in a worker process: see _start_worker)."""
-    notebooks, problem = read_submission(root / "submitted" / student / assignment)
+    folder = root / "submitted" / student / assignment
+    notebooks, problem = read_submission(folder)
     if notebooks is None:
         return Outcome(student, assignment, "invalid notebook", problem)
+    _timestamp(folder)
     flagged = {}
     for notebook in notebooks:  # what preprocessors.ApplyRules decides inside nbgrader, for grades.csv
         flagged.update(flagged_checks(notebook.cells, assignment))
@@ -122,6 +125,15 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
                      _last_error((feedback.get("log") or "") + (feedback.get("error") or "")))
     _freeze_long_lived_objects()
     return Outcome(student, assignment, "flagged" if flagged else "graded", "; ".join(notes))
+
+
+def _timestamp(folder: Path) -> None:
+    """A submission placed by hand has no timestamp.txt, which `nbgrader collect` writes and
+    `nbgrader release_feedback` needs: give it the time its newest file was written."""
+    stamp = folder / "timestamp.txt"
+    if not stamp.exists():
+        newest = max(p.stat().st_mtime for p in folder.iterdir() if p.is_file())
+        stamp.write_text(datetime.fromtimestamp(newest, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
 
 def _stopped(folder: Path) -> list[str]:
