@@ -17,7 +17,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test e2e lessons grade validate bench bench-grade train venv clean
+.PHONY: lab instructor test e2e lessons grade validate bench bench-grade train venv clean
 
 venv: $(STAMP)
 
@@ -28,8 +28,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (backprop-ninja)" >/dev/null
 	touch $(STAMP)
 
+# The student's JupyterLab: the lessons, the course kernel, nbgrader's Validate button and Assignment
+# List, and none of the instructor's tools (jupyter/student/ switches them off).
 lab: $(STAMP)
-	$(RUN) jupyter lab --notebook-dir="$(LAB_DIR)" --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
+	$(RUN) JUPYTER_CONFIG_DIR="$(abspath jupyter/student)" jupyter lab --notebook-dir="$(LAB_DIR)" \
+		--ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
+
+# The instructor's JupyterLab: the course folder, with the Formgrader and Create Assignment.
+instructor: $(STAMP)
+	$(RUN) jupyter lab --notebook-dir=. --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(RUN) python -m pytest

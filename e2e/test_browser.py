@@ -75,13 +75,23 @@ def lab(tmp_path_factory):
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
+    yield from serve("lab", work, [f"LAB_DIR={folder}"], {"JUPYTERLAB_SETTINGS_DIR": str(settings)})
+
+
+@pytest.fixture(scope="module")
+def instructor(tmp_path_factory):
+    """`make instructor`: JupyterLab on the course folder with nbgrader's instructor tools."""
+    yield from serve("instructor", tmp_path_factory.mktemp("instructor"), [], {})
+
+
+def serve(target: str, work: Path, make_args: list, env: dict):
+    """`make <target>` on a free 127.0.0.1 port with a random token; yields (url, token), then stops it."""
     port, token = free_port(), os.urandom(16).hex()
     log = open(work / "lab.log", "w+")
     server = subprocess.Popen(
-        ["make", "-s", "lab", f"LAB_DIR={folder}",
+        ["make", "-s", target, *make_args,
          f"LAB_ARGS=--no-browser --ServerApp.port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token}"],
-        cwd=ROOT, env={**tool_environment(), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-                       "JUPYTER_RUNTIME_DIR": str(work / "runtime")},
+        cwd=ROOT, env={**tool_environment(), **env, "JUPYTER_RUNTIME_DIR": str(work / "runtime")},
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -92,7 +102,7 @@ def lab(tmp_path_factory):
                         break
             except (urllib.error.URLError, ConnectionError):
                 pass
-            assert server.poll() is None, f"make lab exited early:\n{(work / 'lab.log').read_text()}"
+            assert server.poll() is None, f"make {target} exited early:\n{(work / 'lab.log').read_text()}"
             time.sleep(0.5)
         else:
             pytest.fail(f"JupyterLab did not answer within 60 s:\n{(work / 'lab.log').read_text()}")
@@ -221,4 +231,34 @@ def test_steps_right_given_an_earlier_slip_are_told_apart(browser, lab):
     cell = notebook.locator(".jp-CodeCell", has=notebook.page.locator("text=ex.check(\"dbndiff\", dbndiff)"))
     expect(cell.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
     shoot(board, "early_slip_scoreboard.png")
+    page.close()
+
+
+def test_the_students_lab_shows_no_instructor_tools(browser, lab):
+    url, token = lab
+    page = browser.new_page()
+    page.goto(f"{url}/lab/workspaces/student/tree/blank.ipynb?reset&token={token}")
+    expect(page.locator(".jp-NotebookPanel .jp-CodeCell").first).to_be_visible(timeout=60_000)
+    assert page.request.get(f"{url}/formgrader?token={token}").status == 404
+    menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+    seen = []
+    for label in [m for m in menus if "grader" in m.lower()]:  # nbgrader's own menu, if it shows one
+        page.locator(".lm-MenuBar-itemLabel", has_text=label).click()
+        seen += page.locator(".lm-Menu-itemLabel").all_inner_texts()
+        page.keyboard.press("Escape")
+    assert not [item for item in seen if "Formgrader" in item or "Create Assignment" in item or "Course" in item], seen
+    expect(page.get_by_text("Create Assignment")).to_have_count(0)
+    shoot(page.locator("#main"), "student_lab.png")
+    page.close()
+
+
+def test_the_instructors_formgrader_lists_the_lessons_and_opens_a_source(browser, instructor):
+    url, token = instructor
+    page = browser.new_page()
+    page.goto(f"{url}/formgrader?token={token}")
+    for lesson in ("01_chain_rule_building_blocks", "04_makemore_atomic_backprop", "08_capstone_autograd_function"):
+        expect(page.get_by_text(lesson).first).to_be_visible(timeout=60_000)
+    shoot(page.locator("body"), "formgrader.png")
+    source = page.request.get(f"{url}/lab/tree/solutions/04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb?token={token}")
+    assert source.status == 200
     page.close()
