@@ -46,6 +46,7 @@ class Exercise:
         # upstream answers, which are kept here as copies (a later in-place change cannot alter them).
         self.chain = chain
         self._answers: dict[str, torch.Tensor] = {}
+        self._tensors: dict[str, torch.Tensor] = {}  # the learner's own tensors, to notice shared memory
         # The lesson whose rules (checker/rules.py) the learner's cells are held to, as in grading;
         # None for an exercise inside another (the class checks' per-case exercises).
         self.lesson = lesson
@@ -95,11 +96,27 @@ class Exercise:
                                           f"then run its cell, the cell that calls it, and this one.")
         if self._numbers_from_seed and check.status in (Status.CORRECT, Status.WRONG):
             check = self._typed_in(check)
+        if isinstance(yours, torch.Tensor) and check.status in (Status.CORRECT, Status.CARRIED, Status.WRONG):
+            check = replace(check, reason=check.reason + self._shared_memory(name, yours))
         if record:
             self._results[name] = check
             if check.status in (Status.CORRECT, Status.CARRIED, Status.WRONG):
                 self._answers[name] = torch.as_tensor(yours).detach().clone()
+                if isinstance(yours, torch.Tensor):
+                    self._tensors[name] = yours
         return check
+
+    def _shared_memory(self, name: str, yours: torch.Tensor) -> str:
+        """A note when this answer is the same memory as an earlier one (`dlogits = dnorm_logits`,
+        then `dlogits += ...`): an in-place change to one silently changes the other, checked one."""
+        for earlier, tensor in self._tensors.items():
+            if earlier == name or tensor.untyped_storage().data_ptr() != yours.untyped_storage().data_ptr():
+                continue
+            changed = not torch.equal(tensor.detach(), self._answers[earlier])
+            return (f". Note: d{name} is the same memory as your d{earlier}, so an in-place change to one "
+                    f"(`+=`) changes the other{': it has changed d' + earlier + ' since its check' if changed else ''}. "
+                    f"Start from a copy, `d{name} = d{earlier}.clone()`, as the lecture does")
+        return ""
 
     def _given_earlier_answers(self, name: str, yours, check: Check) -> Check:
         """A wrong answer judged again, on the learner's own answers for the tensors computed from

@@ -166,3 +166,18 @@ def test_make_grade_gives_error_carried_forward_its_points_unless_told_otherwise
     assert "right given earlier answers" in page and "only because dlogprobs" in page
     assert "full credit" in page
     assert grade(course, "--carried-credit none") == {student: none for student, (_, _, none) in STUDENTS.items()}
+
+
+def test_an_answer_that_is_an_earlier_answers_memory_is_pointed_out(setup):
+    """`dlogits = dnorm_logits` then `dlogits += ...`: the checked dnorm_logits changes with it."""
+    exercise = makemore.exercise1(setup)
+    answers = answers_with_a_slip(setup, "C", lambda ns: ns["dC"])  # all right
+    dnorm_logits = answers["norm_logits"].clone()
+    assert exercise.result("dnorm_logits", dnorm_logits).passed
+    dlogits = dnorm_logits  # no clone
+    dlogits += answers["logits"] - answers["norm_logits"]
+    result = exercise.result("dlogits", dlogits)
+    assert result.passed  # right, and yet:
+    assert "dlogits is the same memory as your dnorm_logits" in result.reason
+    assert "it has changed dnorm_logits since its check" in result.reason and "clone()" in result.reason
+    assert "same memory" not in exercise.result("dh", answers["h"]).reason
