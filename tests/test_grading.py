@@ -2,6 +2,7 @@
 lecture's way) earn full marks under the grader's own seed, and the blank lessons earn 0."""
 
 import csv
+import re
 
 import pytest
 
@@ -36,13 +37,27 @@ def scores(tmp_path_factory):
                              for student, notebook in (("blank", read(LESSONS / relpath)), ("reference", answered(relpath)))})
     run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2")
     with open(course / "grades.csv") as f:
-        return {(row["assignment"], row["student_id"]): (float(row["score"]), float(row["max_score"]), row["status"])
-                for row in csv.DictReader(f)}
+        return course, {(row["assignment"], row["student_id"]): (float(row["score"]), float(row["max_score"]), row["status"])
+                        for row in csv.DictReader(f)}
 
 
 @pytest.mark.parametrize("relpath", ALL, ids=str)
 def test_reference_answers_full_marks_blank_lesson_zero(scores, relpath):
     assignment, total = relpath.parts[0], max_points(ROOT, relpath.parts[0])
     assert total > 0
+    _, scores = scores
     assert scores[(assignment, "reference")] == (total, total, "graded")
     assert scores[(assignment, "blank")] == (0.0, total, "graded")
+
+
+@pytest.mark.parametrize("relpath", ALL, ids=str)
+def test_a_blank_lessons_checks_fail_because_they_are_not_done(scores, relpath):
+    """Not for any other reason: a NameError in a lesson's own code would also score 0."""
+    course, _ = scores
+    graded = [c for c in read(course / "autograded" / "blank" / relpath).cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert graded
+    for cell in graded:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert [e.ename for e in errors] == ["CheckFailed"], (cell.metadata["nbgrader"]["grade_id"], errors)
+        assert re.search(r"not done yet|not usable yet|is still a placeholder|not checked yet|not trained yet", errors[0].evalue), \
+            (cell.metadata["nbgrader"]["grade_id"], errors[0].evalue)
