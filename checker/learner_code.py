@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from .environment import graded
-from .rules import is_course_cell, namespace, python_of, rule_for, scan_code
+from .rules import is_course_cell, offenses, rule_for
 
 
 def call(name: str, function, *args, outputs: int = 1):
@@ -87,32 +87,22 @@ def broken_rule(lesson: str) -> str | None:
     course = _course_cells(Path(os.getcwd()))
     if not course:
         return None
-    known = {c.strip() for c in course} | {python_of(c).strip() for c in course}
-    learner = [s for s in _history() if s.strip() and s.strip() not in known]
-    if not learner:
+    history = _history()
+    found = offenses(course, history, lesson)
+    if not found:
         return None
-    rule, names = rule_for(lesson), namespace(course, learner)
-    for source in learner:
-        finding = scan_code(source, rule, names)
-        if finding:
-            first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-            return (f"a cell you ran (`{first[:60]}`) {finding}, which this lesson's answers may not use "
-                    f"({rule.what}): when graded, every check from that cell on scores 0. Take it out, then "
-                    f"restart the kernel and run the lesson again (a kernel remembers every cell it ran).")
-    return None
+    index, finding = found[0]
+    first = next((line.strip() for line in history[index].splitlines() if line.strip()), "")
+    return (f"a cell you ran (`{first[:60]}`) {finding}, which this lesson's answers may not use "
+            f"({rule_for(lesson).what}): when graded, every check from that cell on scores 0. Take it out, then "
+            f"restart the kernel and run the lesson again (a kernel remembers every cell it ran).")
 
 
 def typed_in_number(name: str) -> str | None:
     """The source of the learner's latest assignment to `name`, if it is a number typed in (`0.5`,
     `-2.7 * 2`, `torch.tensor(1.4)`) rather than an expression of the lesson's variables; else None.
     Reads IPython's input history, so outside a kernel it finds nothing."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    history = shell.user_ns.get("In", []) if shell is not None else []
-    for source in reversed(history):
+    for source in reversed(_history()):
         value = _last_assignment(source, name)
         if value is not None:
             return ast.get_source_segment(source, value) if _is_literal(value) else None

@@ -15,6 +15,7 @@ modules, in this process, to see where they lead; the learner's code is never ru
 
 import ast
 import builtins
+import functools
 import importlib
 import re
 import types
@@ -557,21 +558,30 @@ def is_course_cell(cell) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
 
 
+@functools.lru_cache(maxsize=8)
+def _course_sources(course: tuple) -> frozenset:
+    """The course's cells as written and as IPython runs them (a kernel's history holds the latter)."""
+    return frozenset({c.strip() for c in course} | {python_of(c).strip() for c in course})
+
+
+def offenses(course: list[str], candidates: list[str], lesson: str | None) -> list[tuple[int, Finding]]:
+    """(index in `candidates`, first finding) for each of them that is the learner's and breaks the
+    lesson's rule. The one scan behind grading (scan_cells) and the learner's own checks
+    (learner_code.broken_rule): a candidate whose source is a course cell's is the course's."""
+    known = _course_sources(tuple(course))
+    learner = [(i, s) for i, s in enumerate(candidates) if s.strip() and s.strip() not in known]
+    rule, names = rule_for(lesson), namespace(course, [s for _, s in learner])
+    return [(i, finding) for i, s in learner if (finding := scan_code(s, rule, names))]
+
+
 def scan_cells(cells, lesson: str | None) -> list[tuple[int, dict, Finding]]:
     """(index, nbgrader metadata, first finding) for each learner cell that breaks the lesson's rule.
-    A learner cell is any code cell that is not the course's own (answer cells and added cells);
-    one whose source is exactly a course cell's counts as the course's."""
-    rule = rule_for(lesson)
+    A learner cell is any code cell that is not the course's own (answer cells and added cells)."""
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     course = [c["source"] for _, c in code if is_course_cell(c)]
-    learner = [(i, c) for i, c in code if not is_course_cell(c) and c["source"] not in course]
-    names = namespace(course, [c["source"] for _, c in learner])
-    found = []
-    for index, cell in learner:
-        finding = scan_code(cell["source"], rule, names)
-        if finding:
-            found.append((index, cell.get("metadata", {}).get("nbgrader", {}), finding))
-    return found
+    candidates = [(i, c) for i, c in code if not is_course_cell(c)]
+    return [(candidates[k][0], candidates[k][1].get("metadata", {}).get("nbgrader", {}), finding)
+            for k, finding in offenses(course, [c["source"] for _, c in candidates], lesson)]
 
 
 def flagged_checks(cells, lesson: str | None) -> dict:

@@ -121,8 +121,8 @@ class CourseExecute(Execute):
 
     # the notebook's time budget and output cap -------------------------------------------------
     def preprocess(self, nb, resources, km=None):
-        if self.sandbox and sandbox.missing():
-            raise RuntimeError(f"Grading kernels cannot be sandboxed on this machine: {sandbox.missing()}. "
+        if self.sandbox and (missing := sandbox.missing()):
+            raise RuntimeError(f"Grading kernels cannot be sandboxed on this machine: {missing}. "
                                "Grade elsewhere, or without the sandbox (make grade --no-sandbox, or "
                                "c.CourseExecute.sandbox = False) on a machine you trust with the submissions.")
         self._started, self._cell_timeout = time.monotonic(), self.timeout
@@ -175,7 +175,6 @@ class ApplyRules(NbGraderPreprocessor):
             reason = flagged.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
             if reason:
                 cell.outputs = [_error(FLAG, reason)]
-        resources.setdefault("nbgrader", {})["flagged"] = flagged
         return nb, resources
 
 

@@ -26,10 +26,9 @@ from pathlib import Path
 from . import nbgrader_speedups  # first: it keeps nbformat's import fast
 
 import nbformat  # noqa: E402
-from ..rules import flagged_checks
 from . import sandbox
 from .notebooks import nbgrader_meta, tool_environment
-from .preprocessors import CHECKER_PACKAGE, GRADING_SEED, OUT_OF_TIME  # noqa: F401 (GRADING_SEED re-exported)
+from .preprocessors import CHECKER_PACKAGE, FLAG, GRADING_SEED, OUT_OF_TIME  # noqa: F401 (GRADING_SEED re-exported)
 
 GRADES_FILE = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
@@ -108,9 +107,6 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
     if notebooks is None:
         return Outcome(student, assignment, "invalid notebook", problem)
     _timestamp(folder)
-    flagged = {}
-    for notebook in notebooks:  # what preprocessors.ApplyRules decides inside nbgrader, for grades.csv
-        flagged.update(flagged_checks(notebook.cells, assignment))
     result = _worker_api.autograde(assignment, student, force=True, create=True)
     log = (result.get("log") or "") + (result.get("error") or "")
     if "DeadKernelError" in log or "Kernel died" in log:
@@ -118,7 +114,7 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
                        "the kernel died while running the notebook (os._exit, a crash or running out of memory)")
     if not result.get("success"):
         return Outcome(student, assignment, "not graded", "nbgrader could not grade it: " + _last_error(log))
-    notes = sorted(set(flagged.values())) + _stopped(root / "autograded" / student / assignment)
+    flagged, notes = _what_grading_decided(root / "autograded" / student / assignment)
     feedback = _worker_api.generate_feedback(assignment, student, force=True)
     if not feedback.get("success"):
         notes.append("its feedback page could not be written: " +
@@ -136,14 +132,20 @@ def _timestamp(folder: Path) -> None:
         stamp.write_text(datetime.fromtimestamp(newest, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
 
-def _stopped(folder: Path) -> list[str]:
-    """A note if the notebook used up its time budget (preprocessors.CourseExecute)."""
+def _what_grading_decided(folder: Path) -> tuple[bool, list[str]]:
+    """(were checks flagged, the notes for grades.csv), read from the autograded notebooks: the
+    reasons preprocessors.ApplyRules gave, and whether a notebook used up its time budget."""
+    reasons, stopped = set(), []
     for path in sorted(folder.glob("*.ipynb")):
         cells = nbformat.read(path, as_version=4).cells
-        if any(o.get("ename") == OUT_OF_TIME for c in cells for o in c.get("outputs", [])):
-            return [f"{path.name} used up its time budget: the cells after that were not run, "
-                    "and it was graded on what ran"]
-    return []
+        errors = [(nbgrader_meta(c).get("grade"), o) for c in cells for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        # only the course's check cells carry the grader's flag (a learner's cell could raise one too)
+        reasons |= {o.get("evalue", "") for graded, o in errors if graded and o.get("ename") == FLAG}
+        if any(o.get("ename") == OUT_OF_TIME for _, o in errors):
+            stopped.append(f"{path.name} used up its time budget: the cells after that were not run, "
+                           "and it was graded on what ran")
+    return bool(reasons), sorted(reasons) + stopped
 
 
 def _last_error(log: str) -> str:
@@ -270,12 +272,12 @@ def main(argv=None) -> int:
         settings["CreditCarriedForward.credit"] = args.carried_credit
     if args.no_sandbox:
         settings["sandbox"] = False
-    elif sandbox.missing():
-        print(f"Cannot sandbox the grading kernels here: {sandbox.missing()}. "
+    elif missing := sandbox.missing():
+        print(f"Cannot sandbox the grading kernels here: {missing}. "
               "Grade on a machine that can, or run `make grade GRADE_ARGS=--no-sandbox` on submissions you trust.")
         return 2
-    elif sandbox.weaker():
-        print(f"The grading kernels' sandbox is weaker on this machine: {sandbox.weaker()}.")
+    elif weaker := sandbox.weaker():
+        print(f"The grading kernels' sandbox is weaker on this machine: {weaker}.")
     os.environ["PATH"] = env["PATH"]  # nbgrader runs alembic when it creates the gradebook
     assignments = sorted({a for _, a in todo})
     register_assignments(root, assignments)

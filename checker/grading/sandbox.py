@@ -100,9 +100,9 @@ def network_namespaces() -> bool:
 
 def weaker() -> str:
     """'' if the sandbox is whole here, else what it lacks, in one sentence."""
-    lacks = []
-    if landlock_abi() and landlock_abi() < 4:
-        lacks.append(f"Landlock ABI {landlock_abi()} cannot restrict TCP (ABI 4, Linux 6.7, can)")
+    lacks, abi = [], landlock_abi()
+    if abi and abi < 4:
+        lacks.append(f"Landlock ABI {abi} cannot restrict TCP (ABI 4, Linux 6.7, can)")
     if not network_namespaces():
         lacks.append("network namespaces are not available to this user, so UDP is not blocked")
     return "; ".join(lacks)
