@@ -18,6 +18,7 @@ import builtins
 import functools
 import importlib
 import re
+import string
 import types
 from dataclasses import dataclass, field
 
@@ -461,6 +462,8 @@ class Scan(ast.NodeVisitor):
 
     # IPython's magics and shell escapes ------------------------------------------------------
     def visit_Call(self, node):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "format_map"):
+            self._format_fields(node)
         magic = _ipython_call(node)
         if magic is None:
             return self.generic_visit(node)
@@ -479,6 +482,19 @@ class Scan(ast.NodeVisitor):
         else:
             self.flag(node, f"uses IPython's `get_ipython().{kind}`")
 
+    def _format_fields(self, node) -> None:
+        """`"{0._references}".format(ex)` reads an attribute the scan never sees as one: a format
+        string's fields may name a value, never an attribute or an item of it."""
+        receiver = node.func.value
+        if isinstance(receiver, ast.Name) and receiver.id == "str" and node.args:
+            receiver = node.args[0]  # str.format(template, ...)
+        if not (isinstance(receiver, ast.Constant) and isinstance(receiver.value, str)):
+            return self.flag(node, f"uses `.{node.func.attr}` with a template built at run time "
+                                   "(its fields could read any attribute); write the template out, or use an f-string")
+        field = _field_with_access(receiver.value)
+        if field is not None:
+            self.flag(node, f"reads `{{{field}}}` through a format string")
+
     def all(self, tree) -> list[Finding]:
         self.visit(tree)
         return self.findings
@@ -486,6 +502,22 @@ class Scan(ast.NodeVisitor):
     def first(self, tree) -> Finding | None:
         found = self.all(tree)
         return min(found, key=lambda f: f.line) if found else None
+
+
+def _field_with_access(template: str) -> str | None:
+    """The first replacement field of a format string that reads an attribute or an item (`0.grad`,
+    `0[key]`), in its format spec too; None if there is none (or the template is not valid)."""
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        return None  # it raises when run
+    for _, name, spec, _ in fields:
+        if name and ("." in name or "[" in name):
+            return name
+        inner = _field_with_access(spec) if spec else None
+        if inner is not None:
+            return inner
+    return None
 
 
 def _ipython_call(node: ast.Call):

@@ -201,6 +201,16 @@ CHEATS = {
         "ｇｅｔａｔｔｒ(T['{name}'], 'grad')"), "uses `requires_grad_`"),
     "ipython_namespace": (_every_answer_from(
         "R = get_ipython().user_ns['ex']", "R.given.get('{name}')"), "uses IPython's `get_ipython`"),
+    "format_string_reads_private_references": (_every_answer_from(
+        "torch.set_printoptions(precision=12, threshold=10**9, linewidth=10**9)\n"
+        "def _read(name):\n"
+        "    field = '{0._references[' + name + '].expected'\n"
+        "    text, shape = (field + '}').format(ex), (field + '.shape}').format(ex)\n"
+        "    values = text[text.index('(') + 1:text.rindex(')')].replace('[', '').replace(']', '')\n"
+        "    size = shape[shape.index('[') + 1:shape.index(']')]\n"
+        "    dims = [int(d) for d in size.split(',') if d.strip()]\n"
+        "    return torch.tensor([float(v) for v in values.split(',') if v.strip()]).reshape(dims)",
+        "_read('{name}')"), "uses `.format` with a template built at run time"),
     "checker_reimported_under_another_name": (_every_answer_from(
         "from checker.lessons import makemore as mm\nG = mm.autograd_gradients(setup.params, Xb, Yb, torch.float32)",
         "G['{name}']"), "imports `makemore` from the checker's `checker.lessons`"),

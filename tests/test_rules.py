@@ -64,6 +64,12 @@ def scan(source, lesson=EXERCISE_1, course=COURSE_CELLS):
     ("%timeit loss.backward()", "line 1 uses `.backward(`"),
     ("%%timeit\nx = h.grad", "line 2 uses `.grad`"),
     ("ns = get_ipython().user_ns", "line 1 uses IPython's `get_ipython`"),
+    ("s = '{0._references[logprobs].expected}'.format(ex)",
+     "line 1 reads `{0._references[logprobs].expected}` through a format string"),
+    ("s = str.format('{0.grad}', h)", "line 1 reads `{0.grad}` through a format string"),
+    ("s = '{0:{1.grad}}'.format(1, h)", "line 1 reads `{1.grad}` through a format string"),
+    ("fmt = '{0.grad}'\ns = fmt.format(h)", "line 2 uses `.format` with a template built at run time "
+                                           "(its fields could read any attribute); write the template out, or use an f-string"),
     ("x = Out[3]", "line 1 uses IPython's `Out`"),
     ("match h:\n    case torch.Tensor(grad=g):\n        pass", "line 2 uses `.grad`"),
     ("ｇｅｔａｔｔｒ(h, 'grad')", "line 1 uses `getattr`"),  # identifiers are NFKC-normalised
@@ -95,6 +101,8 @@ def test_flags_what_the_rules_do_not_allow(source, found):
     "x = isinstance(h, torch.Tensor)",
     "t = torch.float32",
     "import torch.nn.functional as F",
+    "print('{:.4f} and {}'.format(loss.item(), dh.shape))",
+    "s = '{name}: {value:.3e}'.format(name='dh', value=1.0)",
 ])
 def test_ordinary_python_is_allowed(source):
     assert scan(source) is None
