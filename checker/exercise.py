@@ -107,15 +107,17 @@ class Exercise:
         return check
 
     def _shared_memory(self, name: str, yours: torch.Tensor) -> str:
-        """A note when this answer is the same memory as an earlier one (`dlogits = dnorm_logits`,
-        then `dlogits += ...`): an in-place change to one silently changes the other, checked one."""
+        """A note when this answer is the same memory as an earlier one and that earlier answer has
+        changed since its check (`dlogits = dnorm_logits`, then `dlogits += ...`): the in-place change
+        silently rewrote a checked answer. Sharing alone (`dm = dq` for a sum) says nothing."""
         for earlier, tensor in self._tensors.items():
             if earlier == name or tensor.untyped_storage().data_ptr() != yours.untyped_storage().data_ptr():
                 continue
-            changed = not torch.equal(tensor.detach(), self._answers[earlier])
-            return (f". Note: d{name} is the same memory as your d{earlier}, so an in-place change to one "
-                    f"(`+=`) changes the other{': it has changed d' + earlier + ' since its check' if changed else ''}. "
-                    f"Start from a copy, `d{name} = d{earlier}.clone()`, as the lecture does")
+            if torch.equal(tensor.detach(), self._answers[earlier]):
+                continue
+            return (f". Note: d{name} is the same memory as your d{earlier}, so the in-place change (`+=`) "
+                    f"that made d{name} has also changed d{earlier} since its check. Start from a copy, "
+                    f"`d{name} = d{earlier}.clone()`, as the lecture does")
         return ""
 
     def _given_earlier_answers(self, name: str, yours, check: Check) -> Check:

@@ -122,20 +122,20 @@ def test_a_step_whose_upstream_is_not_checked_is_judged_against_autograd(setup):
 
 def test_lesson_1s_graph_carries_forward():
     exercise = chain_rule.graph_exercise()
-    g = chain_rule.ChainRuleSetup().graph
-    x, y, z = g["x"], g["y"], g["z"]
-    dz = 2 * (2 * x + 3 * y)  # a slip: doubled
-    dc = z
-    da = db = dc
+    graph = chain_rule.ChainRuleSetup().graph
+    e, f, g = graph["e"], graph["f"], graph["g"]
+    dg = 2 * (2 * e + 3 * f)  # a slip: doubled
+    dq = g
+    dm = dn = dq
     results = [exercise.result(label, value) for label, value in
-               (("dz", dz), ("dc", dc), ("da", da), ("db", db), ("dx", 2 * da), ("dy", 3 * db))]
+               (("dg", dg), ("dq", dq), ("dm", dm), ("dn", dn), ("de", 2 * dm), ("df", 3 * dn))]
     assert [r.status for r in results] == [Status.WRONG] + [Status.CORRECT] * 5
     # and when the slip is upstream of the others, they are carried
     exercise = chain_rule.graph_exercise()
-    wrong_dc = 2 * z
+    wrong_dq = 2 * g
     results = [exercise.result(label, value) for label, value in
-               (("dz", 2 * x + 3 * y), ("dc", wrong_dc), ("da", wrong_dc), ("db", wrong_dc),
-                ("dx", 2 * wrong_dc), ("dy", 3 * wrong_dc))]
+               (("dg", 2 * e + 3 * f), ("dq", wrong_dq), ("dm", wrong_dq), ("dn", wrong_dq),
+                ("de", 2 * wrong_dq), ("df", 3 * wrong_dq))]
     assert [r.status for r in results] == [Status.CORRECT, Status.WRONG] + [Status.CARRIED] * 4
 
 
@@ -179,5 +179,14 @@ def test_an_answer_that_is_an_earlier_answers_memory_is_pointed_out(setup):
     result = exercise.result("dlogits", dlogits)
     assert result.passed  # right, and yet:
     assert "dlogits is the same memory as your dnorm_logits" in result.reason
-    assert "it has changed dnorm_logits since its check" in result.reason and "clone()" in result.reason
+    assert "has also changed dnorm_logits since its check" in result.reason and "clone()" in result.reason
     assert "same memory" not in exercise.result("dh", answers["h"]).reason
+
+
+def test_memory_shared_without_an_in_place_change_is_not_pointed_out():
+    exercise = chain_rule.graph_exercise()
+    graph = chain_rule.ChainRuleSetup().graph
+    dq = graph["g"] * 1.0
+    assert exercise.result("dq", dq).passed
+    dm = dq  # a sum hands its gradient on: the same tensor is right, and nothing rewrote dq
+    assert "same memory" not in exercise.result("dm", dm).reason

@@ -9,12 +9,21 @@ from checker.lessons import chain_rule
 from checker.grading.run import GRADING_SEED
 
 
+def focal_grad(G, C, gamma):
+    """The focal loss's gradient as the lesson derives it: (softmax - one_hot) scaled by A per row."""
+    P = G.softmax(1)
+    pt = P.gather(1, C[:, None])
+    A = (1 - pt) ** gamma - gamma * (1 - pt) ** (gamma - 1) * pt * pt.log()
+    return A * (P - F.one_hot(C, G.shape[1])) / G.shape[0]
+
+
 def block_answers(setup):
     """The gradients written by hand, as the lesson's solution does: {exercise: {label: tensor}}."""
     d = setup.block
     dot, outer, matvec, matmul = d("dot"), d("outer"), d("matvec"), d("matmul")
     sj, sm, ce, bce, hinge, mse = d("softmax_jacobian"), d("softmax"), d("cross_entropy"), \
         d("batch_cross_entropy"), d("hinge"), d("mse")
+    soft, focal = d("soft_cross_entropy"), d("focal")
     p = sj.z.softmax(0)
     P = sm.Z.softmax(1)
     n = hinge.S.shape[0]
@@ -22,24 +31,29 @@ def block_answers(setup):
     active = ((hinge.S - hinge.S[rows, hinge.T][:, None] + 1) > 0).float()
     active[rows, hinge.T] = 0
     active[rows, hinge.T] = -active.sum(1)
+    eps, K = chain_rule.SMOOTHING, soft.V.shape[1]
+    smoothed = (1 - eps) * F.one_hot(soft.Cv, K) + eps / K
     return {
-        "dot": {"du": dot.ds * dot.v, "dv": dot.ds * dot.u},
-        "outer": {"du": outer.dM @ outer.v, "dv": outer.dM.T @ outer.u},
-        "matvec": {"dW": torch.outer(matvec.dy, matvec.x), "dx": matvec.W.T @ matvec.dy},
+        "dot": {"da": dot.ds * dot.b, "db": dot.ds * dot.a},
+        "outer": {"dh": outer.dM @ outer.k, "dk": outer.dM.T @ outer.h},
+        "matvec": {"dA": torch.outer(matvec.dy, matvec.v), "dv": matvec.A.T @ matvec.dy},
         "matmul": {"dX": matmul.dY @ matmul.W.T, "dW": matmul.X.T @ matmul.dY},
         "softmax_jacobian": {"dz": (torch.diag(p) - torch.outer(p, p)).T @ sj.dp},
         "softmax": {"dZ": P * (sm.dP - (P * sm.dP).sum(1, keepdim=True))},
-        "cross_entropy": {"dz": ce.z.softmax(0) - F.one_hot(ce.t, ce.z.shape[0])},
-        "batch_cross_entropy": {"dZ": (bce.Z.softmax(1) - F.one_hot(bce.T, bce.Z.shape[1])) / bce.Z.shape[0]},
+        "cross_entropy": {"dlogits": ce.logits.softmax(0) - F.one_hot(ce.target, ce.logits.shape[0])},
+        "batch_cross_entropy": {"dQ": (bce.Q.softmax(1) - F.one_hot(bce.C, bce.Q.shape[1])) / bce.Q.shape[0]},
+        "soft_cross_entropy": {"dV": (soft.V.softmax(1) - smoothed) / soft.V.shape[0]},
+        "focal": {"dG": focal_grad(focal.G, focal.Cg, chain_rule.FOCAL_GAMMA)},
+        "focal_gamma0": {"dG": focal_grad(focal.G, focal.Cg, 0.0)},
         "hinge": {"dS": active / n},
-        "mse": {"dyhat": 2 * (mse.yhat - mse.y) / mse.yhat.shape[0]},
+        "mse": {"dyhat": 2 * (mse.yhat - mse.ytrue) / mse.yhat.shape[0]},
     }
 
 
 def graph_answers(setup):
-    x, y, z = (setup.graph[k] for k in "xyz")
-    c = 2 * x + 3 * y
-    return {"dz": c, "dc": z, "da": z, "db": z, "dx": 2 * z, "dy": 3 * z}
+    e, f, g = (setup.graph[k] for k in "efg")
+    q = 2 * e + 3 * f
+    return {"dg": q, "dq": g, "dm": g, "dn": g, "de": 2 * g, "df": 3 * g}
 
 
 @pytest.mark.parametrize("seed", [None, GRADING_SEED, 12345])
@@ -96,11 +110,11 @@ def test_usual_slips_are_named():
     setup = chain_rule.ChainRuleSetup()
     right = block_answers(setup)
     matvec = chain_rule.matvec_exercise(setup)
-    transposed = matvec.result("dW", right["matvec"]["dW"].T)
+    transposed = matvec.result("dA", right["matvec"]["dA"].T)
     assert transposed.status is Status.INVALID and "swapped" in transposed.reason
-    column = matvec.result("dx", right["matvec"]["dx"][:, None])
+    column = matvec.result("dv", right["matvec"]["dv"][:, None])
     assert column.status is Status.INVALID and "(4, 1)" in column.reason and "(4,)" in column.reason
-    no_mean = chain_rule.batch_cross_entropy_exercise(setup).result("dZ", right["batch_cross_entropy"]["dZ"] * 6)
+    no_mean = chain_rule.batch_cross_entropy_exercise(setup).result("dQ", right["batch_cross_entropy"]["dQ"] * 6)
     assert no_mean.status is Status.WRONG and "× 6" in no_mean.reason
     flipped = chain_rule.mse_exercise(setup).result("dyhat", -right["mse"]["dyhat"])
     assert flipped.status is Status.WRONG and "sign" in flipped.reason
@@ -109,9 +123,9 @@ def test_usual_slips_are_named():
 def test_the_worked_graph_by_hand(capsys):
     assert chain_rule.check_by_hand(None) is None
     assert "Fill in `by_hand`" in capsys.readouterr().out
-    board = chain_rule.check_by_hand(dict(dz=8, dc=3, da=3, db=3, dx=6, dy=9))
+    board = chain_rule.check_by_hand(dict(dg=8, dq=3, dm=3, dn=3, de=6, df=9))
     assert (board.correct, board.total) == (6, 6)
-    board = chain_rule.check_by_hand(dict(dz=8, dc=3, da=3, db=3, dx=3, dL=1))
+    board = chain_rule.check_by_hand(dict(dg=8, dq=3, dm=3, dn=3, de=3, dL=1))
     assert board.correct == 4 and "dL" in capsys.readouterr().out
 
 
@@ -129,9 +143,9 @@ def test_a_wrong_jacobian_is_shown_not_raised(capsys):
 def test_the_lesson_scoreboard_names_each_part():
     setup = chain_rule.ChainRuleSetup()
     graph = chain_rule.graph_exercise(setup)
-    graph.result("dz", graph_answers(setup)["dz"])
+    graph.result("dg", graph_answers(setup)["dg"])
     board = chain_rule.lesson_summary({"scalar": chain_rule.scalar_exercise(setup), "graph": graph})
-    assert [c.label for c in board.checks][:3] == ["scalar: dx", "graph: dz", "graph: dc"]
+    assert [c.label for c in board.checks][:3] == ["scalar: dx", "graph: dg", "graph: dq"]
     assert (board.correct, board.total) == (1, 7)
 
 
@@ -153,17 +167,77 @@ def test_a_number_typed_in_is_refused_with_the_reason_and_an_expression_passes(s
 
     run("from checker.lessons import chain_rule\n"
         "setup = chain_rule.ChainRuleSetup()\n"
-        "x, y, z = setup.graph['x'], setup.graph['y'], setup.graph['z']\n"
-        "c = 2 * x + 3 * y\n"
+        "e, f, g = setup.graph['e'], setup.graph['f'], setup.graph['g']\n"
+        "q = 2 * e + 3 * f\n"
         "ex = chain_rule.graph_exercise(setup)")
-    exact = repr(shell.user_ns["c"].item())  # this seed's right answer, as a learner would copy it
-    for answer in (f"dz = {exact}", f"dz = torch.tensor({exact})", "dz = -(1.5 + 2) * 4", "dc = 7.0"):
-        run(f"import torch\ndz = dc = None  # TODO\n{answer}")
+    exact = repr(shell.user_ns["q"].item())  # this seed's right answer, as a learner would copy it
+    for answer in (f"dg = {exact}", f"dg = torch.tensor({exact})", "dg = -(1.5 + 2) * 4", "dq = 7.0"):
+        run(f"import torch\ndg = dq = None  # TODO\n{answer}")
         label = answer.split()[0]
         check = shell.user_ns["ex"].result(label, shell.user_ns[label])
         assert check.status is Status.INVALID, (answer, check)
         assert f"`{answer}` is typed in as a number" in check.reason and "the grader draws others" in check.reason
-    for expression in ("dz = c", "dz = c.item()", "dz = 2 * x + 3 * y", "dz = c.sum(0)"):  # a method is no number
+    for expression in ("dg = q", "dg = q.item()", "dg = 2 * e + 3 * f", "dg = q.sum(0)"):  # a method is no number
         run(expression)
-        assert shell.user_ns["ex"].result("dz", shell.user_ns["dz"]).passed, expression
-    assert chain_rule.graph_exercise(chain_rule.ChainRuleSetup()).result("dz", 1.0).status is Status.WRONG  # no history: no claim
+        assert shell.user_ns["ex"].result("dg", shell.user_ns["dg"]).passed, expression
+    assert chain_rule.graph_exercise(chain_rule.ChainRuleSetup()).result("dg", 1.0).status is Status.WRONG  # no history: no claim
+
+
+def test_soft_targets_and_focal_loss_slips_are_named():
+    setup = chain_rule.ChainRuleSetup()
+    soft, focal = setup.block("soft_cross_entropy"), setup.block("focal")
+    P, n = soft.V.softmax(1), soft.V.shape[0]
+    hard = chain_rule.soft_cross_entropy_exercise(setup).result("dV", (P - F.one_hot(soft.Cv, 5)) / n)
+    assert hard.status is Status.WRONG and "hard targets" in hard.reason
+    right = block_answers(setup)["soft_cross_entropy"]["dV"]
+    flipped = chain_rule.soft_cross_entropy_exercise(setup).result("dV", -right)
+    assert flipped.status is Status.WRONG and "softmax(V) - target" in flipped.reason
+    G, C = focal.G, focal.Cg
+    Pg = G.softmax(1)
+    pt = Pg.gather(1, C[:, None])
+    unmodulated = (1 - pt) ** 2 * (Pg - F.one_hot(C, 5)) / n  # the (1 - p_t)^γ factor's derivative forgotten
+    slip = chain_rule.focal_exercise(setup).result("dG", unmodulated)
+    assert slip.status is Status.WRONG and "its own derivative" in slip.reason
+    # at γ = 0 that slip is the right answer, and the γ = 0 gradient is batch cross-entropy's
+    assert chain_rule.focal_gamma0_exercise(setup).result("dG", (Pg - F.one_hot(C, 5)) / n).passed
+    assert chain_rule.focal_gamma0_exercise(setup).result("dG", (1 - pt) ** 0 * (Pg - F.one_hot(C, 5)) / n).passed
+
+
+def test_the_focal_loss_is_the_papers_and_smoothing_is_pytorchs():
+    setup = chain_rule.ChainRuleSetup()
+    focal = setup.block("focal")
+    G, C = focal.G.double(), focal.Cg
+    p_t = G.softmax(1)[torch.arange(G.shape[0]), C]
+    by_formula = (-(1 - p_t) ** 2 * p_t.log()).mean()  # written from the paper, not from focal_loss
+    assert chain_rule.focal_loss(G, C, 2.0).item() == pytest.approx(by_formula.item())
+    assert chain_rule.focal_loss(G, C, 0.0).item() == pytest.approx(F.cross_entropy(G, C).item())
+    soft = setup.block("soft_cross_entropy")
+    V, Cv, eps = soft.V.double(), soft.Cv, chain_rule.SMOOTHING
+    target = (1 - eps) * F.one_hot(Cv, 5) + eps / 5
+    assert chain_rule.soft_cross_entropy(V, Cv).item() == pytest.approx(-(target * V.log_softmax(1)).sum(1).mean().item())
+
+
+def test_no_two_sections_of_lesson_1_share_a_name():
+    """Re-running an early section after a later one must not check (or compute from) a later
+    section's tensor: every input and gradient name belongs to one section only."""
+    owners = {}
+    sections = {"scalar": ("x", "u", "dx", "du"), "graph": ("e", "f", "g", "m", "n", "q", *chain_rule.GRAPH_ORDER)}
+    for name, block in chain_rule.BLOCKS.items():
+        if block.inputs_of:
+            continue  # the same tensors, asked again
+        names = [*block.shapes, *(block.upstream or {})]
+        sections[name] = (*names, *(f"d{n}" for n in names))
+    for section, names in sections.items():
+        for name in set(names) - {"L"}:
+            assert owners.setdefault(name, section) == section, f"{name!r} is used by {owners[name]} and {section}"
+
+
+def test_each_graded_name_of_lesson_1_is_read_by_one_check_only():
+    from course import SOLUTIONS, read
+    import re
+    notebook = read(SOLUTIONS / "01_chain_rule_building_blocks" / "chain_rule_building_blocks.ipynb")
+    calls = re.findall(r'hidden_check"\]\("chain_rule:(\w+)", "\w+", (\w+)\)', "\n".join(c.source for c in notebook.cells))
+    readers = {}
+    for exercise, name in calls:
+        readers.setdefault(name, set()).add(exercise)
+    assert len(calls) == 24 and all(len(r) == 1 for r in readers.values()), readers

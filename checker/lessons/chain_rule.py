@@ -2,11 +2,13 @@
 
     setup = ChainRuleSetup()             # every number and tensor of the lesson, from one seed
     scalar_exercise(setup).check("dx", dx)          # y = 3x² + 9
-    graph_exercise(setup).check("dz", dz)           # L = (2x + 3y) z
+    graph_exercise(setup).check("dg", dg)           # L = (2e + 3f) g
     block_exercise("matmul", setup).check("dW", dW)  # Y = X @ W, with the upstream gradient dY
 
 Every reference is autograd's, in float32 and float64 (references.py), on the setup's own numbers.
 The grader's seed draws other numbers, so an answer copied as a literal fails.
+Every section has names of its own (no two sections share an input or a gradient name), so a
+learner can re-run any section's cells, in any order, and its check still reads that section's tensors.
 """
 
 from collections.abc import Callable
@@ -44,9 +46,11 @@ def multiclass_hinge(S: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Block:
-    """One building block: its forward, the shapes of its inputs ("t"/"T" are class indices), the
-    gradient flowing into its output (None when the output is the loss), and the inputs whose
-    gradients the learner writes. `batch` lets hints recognise a missing 1/N."""
+    """One building block: its forward, the shapes of its inputs, the gradient flowing into its
+    output (None when the output is the loss), and the inputs whose gradients the learner writes.
+    `targets` are class indices (not differentiable); `batch` lets hints recognise a missing 1/N;
+    `inputs_of` reuses another block's inputs (same tensors, another question); `mistakes(values)`
+    gives {input: {hint: the float64 gradient that slip produces}} for the block's known slips."""
 
     title: str
     forward: Callable
@@ -54,46 +58,108 @@ class Block:
     upstream: dict | None
     graded: tuple
     batch: int | None = None
+    targets: tuple = ()
+    inputs_of: str | None = None
+    mistakes: Callable | None = None
 
 
 N, K = 6, 5  # batch and classes of the loss blocks
+SMOOTHING = 0.1  # label smoothing's ε: the soft target is (1 - ε)·one_hot + ε/K
+FOCAL_GAMMA = 2.0  # the focal loss's γ (the paper's usual value)
+
+
+def soft_cross_entropy(V: torch.Tensor, Cv: torch.Tensor) -> torch.Tensor:
+    """H(target, softmax(V)) averaged over the batch, the targets label-smoothed: PyTorch's own."""
+    return F.cross_entropy(V, Cv, label_smoothing=SMOOTHING)
+
+
+def focal_loss(G: torch.Tensor, Cg: torch.Tensor, gamma: float = FOCAL_GAMMA) -> torch.Tensor:
+    """-(1 - p_t)^γ log p_t averaged over the batch: logits G (N, K), classes Cg (N,) -> ()."""
+    log_pt = G.log_softmax(1).gather(1, Cg[:, None]).squeeze(1)
+    return (-(1 - log_pt.exp()) ** gamma * log_pt).mean()
+
+
+def _soft_targets(C: torch.Tensor) -> torch.Tensor:
+    return (1 - SMOOTHING) * F.one_hot(C, K).double() + SMOOTHING / K
+
+
+def _soft_cross_entropy_mistakes(values: dict) -> dict:
+    V, C = values["V"].double(), values["Cv"]
+    P, n = V.softmax(1), V.shape[0]
+    return {"V": {
+        "it is the gradient for hard targets: with label smoothing the target is (1 - ε)·one_hot + ε/K, "
+        "not one_hot": (P - F.one_hot(C, K).double()) / n,
+        "it is target - softmax: the gradient is softmax(V) - target, the model's probabilities minus "
+        "the target's": (_soft_targets(C) - P) / n,
+    }}
+
+
+def _focal_mistakes(gamma: float):
+    def mistakes(values: dict) -> dict:
+        G, C = values["G"].double(), values["Cg"]
+        P, onehot, n = G.softmax(1), F.one_hot(C, K).double(), G.shape[0]
+        pt = P.gather(1, C[:, None])
+        modulating = (1 - pt) ** gamma
+        slips = {
+            "it is the cross-entropy gradient times (1 - p_t)^γ: the factor (1 - p_t)^γ depends on the "
+            "logits too, so its own derivative, -γ(1 - p_t)^(γ-1)·p_t·log p_t, is missing from the scale":
+            modulating * (P - onehot) / n,
+            "it is onehot - softmax: the gradient points along softmax - onehot, scaled per row":
+            -(modulating - gamma * (1 - pt) ** (gamma - 1) * pt * pt.log()) * (P - onehot) / n,
+        }
+        if gamma == 0:  # the first slip is the right answer at γ = 0
+            slips.pop(next(iter(slips)))
+        return {"G": slips}
+    return mistakes
+
+
 BLOCKS = {
-    "dot": Block("Dot product s = u · v", lambda u, v: u @ v, {"u": (5,), "v": (5,)}, {"ds": ()}, ("u", "v")),
-    "outer": Block("Outer product M = u vᵀ", lambda u, v: torch.outer(u, v), {"u": (4,), "v": (3,)}, {"dM": (4, 3)}, ("u", "v")),
-    "matvec": Block("Matrix-vector y = W x", lambda W, x: W @ x, {"W": (3, 4), "x": (4,)}, {"dy": (3,)},
-                    ("W", "x")),
+    "dot": Block("Dot product s = a · b", lambda a, b: a @ b, {"a": (5,), "b": (5,)}, {"ds": ()}, ("a", "b")),
+    "outer": Block("Outer product M = h kᵀ", lambda h, k: torch.outer(h, k), {"h": (4,), "k": (3,)}, {"dM": (4, 3)},
+                   ("h", "k")),
+    "matvec": Block("Matrix-vector y = A v", lambda A, v: A @ v, {"A": (3, 4), "v": (4,)}, {"dy": (3,)}, ("A", "v")),
     "matmul": Block("Matrix-matrix Y = X W", lambda X, W: X @ W, {"X": (N, 4), "W": (4, 3)}, {"dY": (N, 3)},
                     ("X", "W")),
     "softmax_jacobian": Block("Softmax p = softmax(z) through its Jacobian", lambda z: z.softmax(0),
                               {"z": (K,)}, {"dp": (K,)}, ("z",)),
     "softmax": Block("Softmax P = softmax(Z) by rows, no Jacobian", lambda Z: Z.softmax(1),
                      {"Z": (N, K)}, {"dP": (N, K)}, ("Z",)),
-    "cross_entropy": Block("Cross-entropy of one example", lambda z, t: F.cross_entropy(z, t),
-                           {"z": (K,), "t": ()}, None, ("z",)),
-    "batch_cross_entropy": Block("Cross-entropy of a batch", lambda Z, T: F.cross_entropy(Z, T), {"Z": (N, K), "T": (N,)}, None,
-                                 ("Z",), batch=N),
+    "cross_entropy": Block("Cross-entropy of one example", lambda logits, target: F.cross_entropy(logits, target),
+                           {"logits": (K,), "target": ()}, None, ("logits",), targets=("target",)),
+    "batch_cross_entropy": Block("Cross-entropy of a batch", lambda Q, C: F.cross_entropy(Q, C),
+                                 {"Q": (N, K), "C": (N,)}, None, ("Q",), batch=N, targets=("C",)),
+    "soft_cross_entropy": Block("Cross-entropy with soft targets (label smoothing)", soft_cross_entropy,
+                                {"V": (N, K), "Cv": (N,)}, None, ("V",), batch=N, targets=("Cv",),
+                                mistakes=_soft_cross_entropy_mistakes),
+    "focal": Block(f"Focal loss, γ = {FOCAL_GAMMA:g}", focal_loss, {"G": (N, K), "Cg": (N,)}, None, ("G",),
+                   batch=N, targets=("Cg",), mistakes=_focal_mistakes(FOCAL_GAMMA)),
+    "focal_gamma0": Block("Focal loss at γ = 0 (cross-entropy again)", lambda G, Cg: focal_loss(G, Cg, 0.0),
+                          {"G": (N, K), "Cg": (N,)}, None, ("G",), batch=N, targets=("Cg",), inputs_of="focal",
+                          mistakes=_focal_mistakes(0.0)),
     "hinge": Block("Multiclass hinge loss of a batch", multiclass_hinge, {"S": (N, K), "T": (N,)}, None,
-                   ("S",), batch=N),
-    "mse": Block("Mean squared error", lambda yhat, y: (yhat - y).pow(2).mean(), {"yhat": (N,), "y": (N,)},
+                   ("S",), batch=N, targets=("T",)),
+    "mse": Block("Mean squared error", lambda yhat, ytrue: (yhat - ytrue).pow(2).mean(), {"yhat": (N,), "ytrue": (N,)},
                  None, ("yhat",), batch=N),
 }
-TARGETS = ("t", "T")  # class indices, not differentiable
 
 
 class ChainRuleSetup:
-    """All the lesson's inputs from `seed`: the scalar x, the graph's x, y, z, and each block's tensors
+    """All the lesson's inputs from `seed`: the scalar x, the graph's e, f, g, and each block's tensors
     with the gradient flowing into its output (ds, dM, dy, dY, dp, dP)."""
 
     def __init__(self, seed: int | None = None):
         self.seed = seed_from_env() if seed is None else seed
         g = generator(self.seed)
         self.scalar_x = _scalar(g)
-        self.graph = {name: _scalar(g) for name in ("x", "y", "z")}
+        self.graph = {name: _scalar(g) for name in ("e", "f", "g")}
         self.blocks = {}
         for name, block in BLOCKS.items():
+            if block.inputs_of:
+                self.blocks[name] = self.blocks[block.inputs_of]
+                continue
             values = {}
             for input_name, shape in block.shapes.items():
-                values[input_name] = (torch.randint(K, shape, generator=g) if input_name in TARGETS
+                values[input_name] = (torch.randint(K, shape, generator=g) if input_name in block.targets
                                       else torch.randn(shape, generator=g))
             for upstream_name, shape in (block.upstream or {}).items():
                 values[upstream_name] = torch.randn(shape, generator=g)
@@ -111,28 +177,28 @@ SCALAR_HINTS = {
           "dy/du = 3 and du/dx = 2x; the chain rule multiplies them.", "`du = ___`, then `dx = du * ___ * x`"),
 }
 GRAPH_HINTS = {
-    "z": (None, "d(c·z)/dz = c.", "`dz = ___`: the other factor of the product, times dloss = 1"),
-    "c": (None, "d(c·z)/dc = z.", "`dc = ___`: the other factor of the product, times dloss = 1"),
-    "a": (None, "A sum hands its gradient to each term unchanged: d(a + b)/da = 1.", "`da = ___`: the sum's own gradient, passed on"),
-    "b": (None, "d(a + b)/db = 1.", "`db = ___`: the sum's own gradient, passed on"),
-    "x": (None, "d(2x)/dx = 2.", "`dx = ___ * da`"),
-    "y": (None, "d(3y)/dy = 3.", "`dy = ___ * db`"),
+    "g": (None, "d(q·g)/dg = q.", "`dg = ___`: the other factor of the product, times dloss = 1"),
+    "q": (None, "d(q·g)/dq = g.", "`dq = ___`: the other factor of the product, times dloss = 1"),
+    "m": (None, "A sum hands its gradient to each term unchanged: d(m + n)/dm = 1.", "`dm = ___`: the sum's own gradient, passed on"),
+    "n": (None, "d(m + n)/dn = 1.", "`dn = ___`: the sum's own gradient, passed on"),
+    "e": (None, "d(2e)/de = 2.", "`de = ___ * dm`"),
+    "f": (None, "d(3f)/df = 3.", "`df = ___ * dn`"),
 }
 BLOCK_HINTS = {
     "dot": {
-        "u": ("s = u · v is a number; du has the shape of u, (5,).", "ds/du_i = v_i.", "`du = ds * ___`"),
-        "v": ("s = u · v is a number; dv has the shape of v, (5,).", "ds/dv_i = u_i.", "`dv = ds * ___`"),
+        "a": ("s = a · b is a number; da has the shape of a, (5,).", "ds/da_i = b_i.", "`da = ds * ___`"),
+        "b": ("s = a · b is a number; db has the shape of b, (5,).", "ds/db_i = a_i.", "`db = ds * ___`"),
     },
     "outer": {
-        "u": ("M = u vᵀ is (4, 3): u_i is used in the whole row i of M.", "dM_ij/du_i = v_j: sum dM_ij v_j over j.",
-              "`du = dM @ ___`"),
-        "v": ("v_j is used in the whole column j of M.", "dM_ij/dv_j = u_i: sum dM_ij u_i over i.", "`dv = dM.T @ ___`"),
+        "h": ("M = h kᵀ is (4, 3): h_i is used in the whole row i of M.", "dM_ij/dh_i = k_j: sum dM_ij k_j over j.",
+              "`dh = dM @ ___`"),
+        "k": ("k_j is used in the whole column j of M.", "dM_ij/dk_j = h_i: sum dM_ij h_i over i.", "`dk = dM.T @ ___`"),
     },
     "matvec": {
-        "W": ("y = W x: W_ij is used in y_i only, with weight x_j; dW has W's shape (3, 4).",
-              "dy_i/dW_ij = x_j, so dW_ij = dy_i x_j: an outer product.", "`dW = torch.outer(___, ___)`"),
-        "x": ("x_j is used in every y_i, with weight W_ij; dx has x's shape (4,).", "dy_i/dx_j = W_ij: sum over i.",
-              "`dx = ___.T @ dy`"),
+        "A": ("y = A v: A_ij is used in y_i only, with weight v_j; dA has A's shape (3, 4).",
+              "dy_i/dA_ij = v_j, so dA_ij = dy_i v_j: an outer product.", "`dA = torch.outer(___, ___)`"),
+        "v": ("v_j is used in every y_i, with weight A_ij; dv has v's shape (4,).", "dy_i/dv_j = A_ij: sum over i.",
+              "`dv = ___.T @ dy`"),
     },
     "matmul": {
         "X": ("Y = X W: dX has X's shape (6, 4); let the shapes guide you.", "Row by row it is the matrix-vector rule: dX = dY Wᵀ.",
@@ -150,14 +216,31 @@ BLOCK_HINTS = {
               "`dZ = P * (dP - (P * dP).sum(1, keepdim=___))`"),
     },
     "cross_entropy": {
-        "z": ("loss = -log softmax(z)[t]: dz has z's shape (5,).",
-              "The gradient of -log softmax(z)[t] is softmax(z) - one_hot(t).",
-              "`dz = z.softmax(0) - F.one_hot(t, ___)`"),
+        "logits": ("loss = -log softmax(logits)[target]: dlogits has the shape of logits, (5,).",
+                   "The gradient of -log softmax(logits)[target] is softmax(logits) - one_hot(target).",
+                   "`dlogits = logits.softmax(0) - F.one_hot(target, ___)`"),
     },
     "batch_cross_entropy": {
-        "Z": ("loss = the mean over the batch of each row's cross-entropy: dZ has Z's shape (6, 5).",
+        "Q": ("loss = the mean over the batch of each row's cross-entropy: dQ has Q's shape (6, 5).",
               "Each row's gradient is softmax - one_hot, and the mean divides it by N.",
-              "`dZ = (Z.softmax(1) - F.one_hot(T, Z.shape[1])) / ___`"),
+              "`dQ = (Q.softmax(1) - F.one_hot(C, Q.shape[1])) / ___`"),
+    },
+    "soft_cross_entropy": {
+        "V": ("loss = the mean over the batch of -Σ_k target_k log softmax(V)_k: dV has V's shape (6, 5).",
+              "Σ_k target_k = 1, so each row's gradient is softmax(V) - target, exactly as with one_hot; the mean divides by N.",
+              "`Ysoft = (1 - eps) * F.one_hot(Cv, K) + ___ / K`, then `dV = (V.softmax(1) - ___) / N`"),
+    },
+    "focal": {
+        "G": ("loss = the mean over rows of -(1 - p_t)^γ log p_t, p = softmax(G): dG has G's shape (6, 5).",
+              "Both factors depend on p_t, and dp_t/dG_j = p_t(δ_tj - p_j): each row is (softmax - one_hot) "
+              "times a number per row, A = (1 - p_t)^γ - γ(1 - p_t)^(γ-1)·p_t·log p_t.",
+              "`A = (1 - pt) ** gamma - gamma * (1 - pt) ** (gamma - 1) * pt * ___`, then "
+              "`(A * (P - onehot)) / ___`"),
+    },
+    "focal_gamma0": {
+        "G": ("The same function as the focal loss's gradient, called with γ = 0.",
+              "At γ = 0, (1 - p_t)^0 = 1 and the γ term vanishes: A = 1.",
+              "`focal_grad(G, Cg, ___)`: it must equal (softmax - one_hot) / N"),
     },
     "hinge": {
         "S": ("loss = the mean over rows of Σ_j≠t max(0, s_j - s_t + 1): dS has S's shape (6, 5).",
@@ -165,8 +248,8 @@ BLOCK_HINTS = {
               "`active = (margins > ___).float()`, zero the target column, then set it to `-active.sum(___)`, and `/ N`"),
     },
     "mse": {
-        "yhat": ("loss = mean over N of (yhat_i - y_i)²: dyhat has yhat's shape (6,).", "d/dyhat_i = 2 (yhat_i - y_i) / N.",
-                 "`dyhat = 2 * (yhat - y) / ___`"),
+        "yhat": ("loss = mean over N of (yhat_i - ytrue_i)²: dyhat has yhat's shape (6,).",
+                 "d/dyhat_i = 2 (yhat_i - ytrue_i) / N.", "`dyhat = 2 * (yhat - ytrue) / ___`"),
     },
 }
 
@@ -179,33 +262,33 @@ def scalar_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
 
 
 def _graph_forward(leaves: dict, *_data) -> dict:
-    x, y, z = leaves["x"], leaves["y"], leaves["z"]  # (hints quote these lines: checker.chain)
-    a = 2 * x
-    b = 3 * y
-    c = a + b
-    return dict(a=a, b=b, c=c, loss=c * z)
+    e, f, g = leaves["e"], leaves["f"], leaves["g"]  # (hints quote these lines: checker.chain)
+    m = 2 * e
+    n = 3 * f
+    q = m + n
+    return dict(m=m, n=n, q=q, loss=q * g)
 
 
-GRAPH_ORDER = ("z", "c", "a", "b", "x", "y")  # backward, from the loss to the inputs
+GRAPH_ORDER = ("g", "q", "m", "n", "e", "f")  # backward, from the loss to the inputs
 
 
 def graph_exercise(setup: ChainRuleSetup | None = None) -> Exercise:
-    """dL/d every node of L = (2x + 3y) z, at the setup's x, y, z."""
+    """dL/d every node of L = (2e + 3f) g, at the setup's e, f, g."""
     setup = setup or ChainRuleSetup()
-    return Exercise("The graph L = (2x + 3y) z", graph_references(_graph_forward, setup.graph, names=GRAPH_ORDER),
+    return Exercise("The graph L = (2e + 3f) g", graph_references(_graph_forward, setup.graph, names=GRAPH_ORDER),
                     numbers_from_seed=True, lesson=LESSON, chain=Chain(_graph_forward, setup.graph), hints=GRAPH_HINTS)
 
 
-WORKED_GRAPH = {"x": torch.tensor(1.0), "y": torch.tensor(2.0), "z": torch.tensor(3.0)}
+WORKED_GRAPH = {"e": torch.tensor(1.0), "f": torch.tensor(2.0), "g": torch.tensor(3.0)}
 
 
 def check_by_hand(answers) -> Scoreboard | None:
-    """The scoreboard of the worked graph at x=1, y=2, z=3, from {"dz": 8, ...}. Not graded: its
-    numbers are in every textbook; the graded version uses the lesson's seeded x, y, z."""
+    """The scoreboard of the worked graph at e=1, f=2, g=3, from {"dg": 8, ...}. Not graded: its
+    numbers are in every textbook; the graded version uses the lesson's seeded e, f, g."""
     if not isinstance(answers, dict):
-        print("Fill in `by_hand` above as a dict of six numbers, e.g. dict(dz=..., dc=..., ...), and run it.")
+        print("Fill in `by_hand` above as a dict of six numbers, e.g. dict(dg=..., dq=..., ...), and run it.")
         return None
-    exercise = Exercise("By hand at x=1, y=2, z=3", graph_references(_graph_forward, WORKED_GRAPH, names=GRAPH_ORDER))
+    exercise = Exercise("By hand at e=1, f=2, g=3", graph_references(_graph_forward, WORKED_GRAPH, names=GRAPH_ORDER))
     for label, value in answers.items():
         check = exercise.result(label, value)
         if label not in exercise.gradient_names:  # not on the scoreboard: say so here
@@ -220,6 +303,8 @@ def block_exercise(name: str, setup: ChainRuleSetup | None = None) -> Exercise:
     inputs = {k: v for k, v in values.items() if k in block.shapes}
     upstream = next((values[k] for k in block.upstream), None) if block.upstream else None
     references = autograd_references(block.forward, inputs, upstream, names=block.graded)
+    for input_name, slips in (block.mistakes(inputs) if block.mistakes else {}).items():
+        references[input_name] = replace(references[input_name], mistakes=slips)
     return Exercise(block.title, references, batch_size=block.batch, lesson=LESSON, hints=BLOCK_HINTS[name])
 
 
@@ -240,6 +325,9 @@ softmax_jacobian_exercise = _block_factory("softmax_jacobian")
 softmax_exercise = _block_factory("softmax")
 cross_entropy_exercise = _block_factory("cross_entropy")
 batch_cross_entropy_exercise = _block_factory("batch_cross_entropy")
+soft_cross_entropy_exercise = _block_factory("soft_cross_entropy")
+focal_exercise = _block_factory("focal")
+focal_gamma0_exercise = _block_factory("focal_gamma0")
 hinge_exercise = _block_factory("hinge")
 mse_exercise = _block_factory("mse")
 
