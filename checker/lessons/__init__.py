@@ -3,7 +3,8 @@ solution notebook in `solutions/` and one module here.
 
     chain_rule.py     01  the chain rule and the building blocks' backward
     scalar_engine.py  02  a scalar autograd engine (the learner's `Value` class)
-    digits_mlp.py     03  an MLP by hand on the 8x8 digits
+    digits_mlp.py     03  an MLP by hand on the 8x8 digits, then as a ten-class classifier
+    digits_evaluation.py  03  judging that classifier: confusion counts, precision/recall/F1, ROC, AUC two ways
     makemore.py       04-06  the makemore MLP: data, parameters, forward pass, Exercises 1-3
     training.py       07  Exercise 4: training with the learner's own backward
     capstone.py       08  the learner's backward as `torch.autograd.Function`s

@@ -1,13 +1,16 @@
-"""Lesson 03: a two-layer MLP by hand on the 8x8 handwritten digits, as a regression on the digit.
+"""Lesson 03: a two-layer MLP by hand on the 8x8 handwritten digits, as a regression on the digit,
+then as a classifier with ten outputs and cross-entropy (digits_evaluation.py judges that one).
 
     x (N, 64) -> lin(w1 (64, 50), b1 (50,)) -> l1 -> relu -> l2 -> lin(w2 (50, 1), b2 (1,)) -> out (N, 1)
     loss = mse(out, y),  y (N,) the digit as a number
+    classifier: the same first layer, then lin(w2 (50, 10), b2 (10,)) -> logits (N, 10), cross_entropy(logits, y)
 
 The forward pass below is the lesson's, op for op, so the float32 references are what autograd gives
 for the lesson's own tensors. Data split, initialisation and batch all come from one seed.
 """
 
 import torch
+import torch.nn.functional as F
 
 from ..chain import Chain
 from ..data import load_digits
@@ -24,6 +27,7 @@ PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
 # The backward pass, in the order the lesson asks for it.
 GRADIENT_ORDER = ("out", "l2", "w2", "b2", "l1", "w1", "b1")
 EPOCHS, FAST_EPOCHS = 10, 3
+N_CLASSES = 10
 
 
 def lin(x, w, b):
@@ -47,6 +51,14 @@ def forward(params: dict, x, y) -> dict:
     return dict(l1=l1, l2=l2, out=out, loss=mse(out, y))
 
 
+def classifier_forward(params: dict, x, y) -> dict:
+    """The same network with ten outputs, one per digit, and cross-entropy on the labels."""
+    l1 = lin(x, params["w1"], params["b1"])
+    l2 = relu(l1)
+    logits = lin(l2, params["w2"], params["b2"])
+    return dict(l1=l1, l2=l2, logits=logits, loss=F.cross_entropy(logits, y.long()))
+
+
 class DigitsSetup:
     """The digits split into train and valid, the network's parameters, and one batch, all from `seed`."""
 
@@ -65,6 +77,14 @@ class DigitsSetup:
             "b1": torch.randn(N_HIDDEN, generator=g) * 0.1,
             "w2": torch.randn(N_HIDDEN, 1, generator=g) / N_HIDDEN**0.5,
             "b2": torch.randn(1, generator=g) * 0.1,
+        }
+        # The classifier starts from the same first layer, with a last layer of ten outputs; drawn from a
+        # generator of its own, so the regression's numbers (and its training shuffles) stay as they were.
+        c = generator(self.seed + 1)
+        self.classifier_params = {
+            "w1": self.params["w1"].clone(), "b1": self.params["b1"].clone(),
+            "w2": torch.randn(N_HIDDEN, N_CLASSES, generator=c) / N_HIDDEN**0.5,
+            "b2": torch.randn(N_CLASSES, generator=c) * 0.1,
         }
         self.generator = g  # continues: training shuffles with it
         batch = torch.randperm(len(self.y_train), generator=g)[:BATCH_SIZE]
@@ -106,6 +126,34 @@ def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
     return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE,
                     written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in names}, lesson=LESSON,
                     chain=Chain(forward, setup.params, setup.xb, setup.yb), hints=HINTS)
+
+
+def refactored_exercise(setup: DigitsSetup | None = None) -> Exercise:
+    """The parameters' gradients once more, from the Modules rewritten on the `Module` base class."""
+    setup = setup or DigitsSetup()
+    names = ("w2", "b2", "w1", "b1")
+    references = graph_references(forward, setup.params, setup.xb, setup.yb, names=names)
+    return Exercise("Lesson 3: Modules on a base class", references, batch_size=BATCH_SIZE,
+                    written_by={f"d{name}": "your `Module` subclasses" for name in names}, lesson=LESSON,
+                    chain=Chain(forward, setup.params, setup.xb, setup.yb), hints=HINTS)
+
+
+CLASSIFIER_HINTS = {
+    **HINTS,
+    "w2": (None, "For logits = l2 @ w2 + b2, dw2 = l2ᵀ @ dlogits, and dlogits = (softmax(logits) - one_hot(y)) / N: "
+           "lesson 1's batch cross-entropy.", "`___.T @ dlogits`"),
+    "b2": (None, "b2 is added to every row of the logits: its gradient sums dlogits over the batch.", "`dlogits.sum(___)`"),
+}
+
+
+def classifier_exercise(setup: DigitsSetup | None = None) -> Exercise:
+    """The classifier's parameter gradients (ten outputs, cross-entropy), from the learner's Modules."""
+    setup = setup or DigitsSetup()
+    names = ("w2", "b2", "w1", "b1")
+    references = graph_references(classifier_forward, setup.classifier_params, setup.xb, setup.yb, names=names)
+    return Exercise("Lesson 3: the classifier's backward", references, batch_size=BATCH_SIZE,
+                    written_by={f"d{name}": "your `CrossEntropy` Module" for name in names}, lesson=LESSON,
+                    chain=Chain(classifier_forward, setup.classifier_params, setup.xb, setup.yb), hints=CLASSIFIER_HINTS)
 
 
 def epochs() -> int:
