@@ -78,6 +78,8 @@ def test_without_a_truth_the_sentences_and_measurements():
         ("dx", Status.CORRECT, "bit-identical to PyTorch's autograd", True, True, 0.0, "")
     check = compare("dx", q(1.0, 2.000001), q(1.0, 2.0))
     assert (check.reason, check.exact, check.approx) == ("within torch.testing's float32 tolerance of autograd", False, True)
+    check = compare("dx", q(1.0, 3.0), q(1.0, 2.0))
+    assert (check.status, check.reason) == (Status.WRONG, "does not match autograd: the largest difference is 1 at index (1,)")
 
 
 def test_an_empty_gradient_is_bit_identical_with_no_errors():
