@@ -17,7 +17,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab instructor test e2e lessons grade validate bench bench-grade train venv clean
+.PHONY: lab instructor test e2e mutate lessons grade validate bench bench-grade train venv clean
 
 venv: $(STAMP)
 
@@ -53,6 +53,17 @@ e2e: $(E2E_STAMP)
 	@test -x "$(CHROMIUM)" || { echo "make e2e drives Debian's Chromium, and $(CHROMIUM) is not there: install it with 'sudo apt-get install chromium' (or point CHROMIUM= at a Chromium binary)."; exit 1; }
 	$(RUN) CHROMIUM="$(CHROMIUM)" python -m pytest -p no:xdist -o addopts="-p no:cacheprovider" e2e
 
+# Mutation testing of the checker's core (compare.py, diagnose.py) against the fast unit tests, with
+# mutmut ([tool.mutmut] in pyproject.toml), installed only for this target. Prints
+# `mutants: N killed: K survived: S` and every survivor; fails on one not listed as equivalent.
+MUTATE_STAMP := $(VENV)/.installed-mutate
+$(MUTATE_STAMP): $(STAMP) requirements-mutate.txt
+	$(BIN)/python -m pip install --quiet -r requirements-mutate.txt
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	$(RUN) python bench/mutate.py
+
 lessons: $(STAMP)
 	$(RUN) nbgrader generate_assignment --force \
 		--CourseDirectory.release_directory="$(RELEASE_DIR)" \
@@ -84,4 +95,4 @@ train: $(STAMP)
 	$(RUN) python bench/full_training.py full_training.ipynb
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis mutants

@@ -3,12 +3,19 @@
 Graded test cells carry the `raises-exception` tag so that JupyterLab's "Run All" goes on past a
 failing check. The tag would also make nbval accept any exception, so here we decide instead:
 - in `solutions/`, every graded cell must pass;
-- in `lessons/`, every graded cell must fail on its placeholder: a strict xfail.
+- in `lessons/`, every graded cell must fail on its placeholder, with the checker's own "not done
+  yet" and nothing else (a NameError in the lesson's code would fail the same cell): a strict xfail
+  that accepts only that failure.
 """
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "tests"))  # tests/course.py, also when only notebooks run
+from course import not_done_failure  # noqa: E402
 
 # Notebooks run in fast mode under test (Exercise 4 trains 4,000 steps, not 200,000). Kernels
 # started by nbval and nbgrader inherit this process's environment.
@@ -18,10 +25,29 @@ os.environ.setdefault("BACKPROP_NINJA_FAST", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+class NotDoneYet(Exception):
+    """A blank lesson's graded cell failed as it must: the checker's CheckFailed, not done yet."""
+
+
 def _is_graded_cell(item) -> bool:
     cell = getattr(item, "cell", None)
     return cell is not None and cell.get("cell_type") == "code" and \
         cell.get("metadata", {}).get("nbgrader", {}).get("grade", False)
+
+
+def _fails_only_as_not_done(item):
+    """Run the cell; turn its failure into NotDoneYet if, and only if, its one error output is the
+    checker's not-done failure. Any other failure propagates and fails the strict xfail."""
+    runtest = item.runtest
+
+    def run():
+        try:
+            runtest()
+        except Exception:
+            if (why := not_done_failure(item.test_outputs or [])) is not None:
+                raise NotDoneYet(why) from None
+            raise
+    item.runtest = run
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,5 +56,7 @@ def pytest_collection_modifyitems(config, items):
             continue
         item.options["check_exception"] = False
         if "lessons" in item.path.parts:
+            _fails_only_as_not_done(item)
             item.add_marker(pytest.mark.xfail(
-                strict=True, reason="a graded check must fail while the answer is still a placeholder"))
+                strict=True, raises=NotDoneYet,
+                reason="a graded check must fail with 'not done yet' while the answer is still a placeholder"))

@@ -1,5 +1,6 @@
 """Paths and helpers for tests that drive the course's real tools (make, nbgrader, JupyterLab)."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -21,3 +22,17 @@ def run(*command, cwd=ROOT, timeout=600, env=None):
 def notebooks(folder: Path):
     return sorted(p.relative_to(folder) for p in folder.glob("*/*.ipynb"))
 
+
+
+# How a check says an answer is not written yet (the checker's words for a placeholder, an unrun
+# answer cell, an untrained network): a blank lesson's graded cells must fail this way, and no other.
+NOT_DONE = re.compile(r"not done yet|not usable yet|is still a placeholder|not checked yet|not trained yet")
+
+
+def not_done_failure(outputs) -> str | None:
+    """The error's value if a cell's outputs hold exactly one error, the checker's CheckFailed
+    saying the answer is not done yet; else None."""
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if [e.get("ename") for e in errors] == ["CheckFailed"] and NOT_DONE.search(errors[0].get("evalue", "")):
+        return errors[0]["evalue"]
+    return None

@@ -70,7 +70,8 @@ def with_a_note(nb):
 
 
 def deleted_tests():
-    nb = fill(lesson(), 13)
+    """Every answer right, the last 13 checks deleted: only nbgrader's restoring them gives 26."""
+    nb = fill(lesson())
     doomed = {id(c) for c in graded_cells_after(nb, 13)}
     nb.cells = [c for c in nb.cells if id(c) not in doomed]
     return nb
@@ -94,8 +95,9 @@ SUBMISSIONS = {
     "hard_coded": (hard_coded, 2, "graded", ""),
     "infinite_loop": (lambda: fill(lesson(), replace={"answer_dC": "while True:\n    pass"}), TOTAL - 1, "graded", ""),
     "os_exit": (lambda: fill(lesson(), replace={"answer_dh": "import os\nos._exit(1)"}), 0, "not graded", "kernel died"),
+    "segfault": (lambda: fill(lesson(), replace={"answer_dh": "import ctypes\nctypes.string_at(0)"}), 0, "not graded", "kernel died"),
     "edited_tests": (edited_tests, 13, "graded", ""),
-    "deleted_tests": (deleted_tests, 13, "graded", ""),
+    "deleted_tests": (deleted_tests, TOTAL, "graded", ""),
     "monkeypatched": (monkeypatched, 0, "flagged", "answer_dlogprobs line 2 imports the checker's `checker`"),
     "invalid_json": (lambda: '{"cells": [', 0, "invalid notebook", "is not a valid notebook"),
 }
@@ -177,3 +179,21 @@ def test_make_validate_passes_the_reference_answers_of_the_lessons_with_their_ow
     done = subprocess.run(["make", "-s", "validate", f"NB={answered}"], cwd=ROOT, env=ENV,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "Validation passed." in done.stdout, done.stdout + done.stderr
+
+
+def test_the_hidden_check_reads_its_own_checker_not_the_notebooks(monkeypatch):
+    """What a monkeypatching learner changes (the notebook's `checker`) never reaches the hidden
+    check, which loads its own copy: a placeholder still fails there, and a right answer passes."""
+    import checker
+    from checker.grading import verify
+
+    setup = makemore.MakemoreSetup()
+    right = makemore.autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)["logprobs"]
+    monkeypatch.setattr(checker.Exercise, "result", lambda self, label, yours, **kw: checker.Check(
+        label, checker.Status.CORRECT, "patched"))
+    monkeypatch.setattr(checker, "compare", lambda *args, **kwargs: checker.Check("d", checker.Status.CORRECT, "patched"))
+    # the private copy's own CheckFailed, an AssertionError as nbgrader expects
+    with pytest.raises(AssertionError, match="the grader's own check of dlogprobs: not done yet") as failed:
+        verify.hidden_check("exercise1", "dlogprobs", None)
+    assert type(failed.value).__name__ == "CheckFailed" and type(failed.value) is not checker.CheckFailed
+    verify.hidden_check("exercise1", "dlogprobs", right.clone())

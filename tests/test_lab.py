@@ -27,6 +27,22 @@ def get(url):
         return error.code, None
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on `port`, from the kernel's own tables
+    (/proc/net/tcp and tcp6: hex address:port, state 0A is LISTEN)."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    # each 32-bit word of the address is in the machine's (little-endian) byte order
+                    words = [bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8)]
+                    found.add(socket.inet_ntop(family, b"".join(words)))
+    return found
+
+
 def test_make_lab_serves_the_lessons_on_loopback_with_a_token(tmp_path):
     port = free_port()
     log = open(tmp_path / "lab.log", "w+")
@@ -45,6 +61,8 @@ def test_make_lab_serves_the_lessons_on_loopback_with_a_token(tmp_path):
             time.sleep(0.5)
         assert url, f"JupyterLab did not start:\n{(tmp_path / 'lab.log').read_text()}"
 
+        # only the loopback address: not 0.0.0.0 or ::, which any machine on the network can reach
+        assert listening_addresses(port) == {"127.0.0.1"}
         assert get(f"{url}/api/contents")[0] == 403, "the server must require its token"
         status, contents = get(f"{url}/api/contents?token={token}")
         assert status == 200
