@@ -26,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import torch
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
@@ -149,3 +150,4 @@ def test_the_wheel_runs_the_lessons_outside_the_repository(tmp_path):
         shown = [c.outputs for c in code if nbgrader_meta(c).get("grade")] + [code[-1].outputs]
         scores = re.findall(r"(\d+)/(\d+) correct", json.dumps(shown))
         assert scores and all(a == b for a, b in scores), f"{lesson} under the wheel: {scores}"
+        assert f"references computed by PyTorch {torch.__version__}" in json.dumps(code[-1].outputs)
