@@ -1,5 +1,6 @@
 """Paths and helpers for tests that drive the course's real tools (make, nbgrader, JupyterLab)."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -21,3 +22,11 @@ def run(*command, cwd=ROOT, timeout=600, env=None):
 def notebooks(folder: Path):
     return sorted(p.relative_to(folder) for p in folder.glob("*/*.ipynb"))
 
+
+
+def fetched_from_the_network(page: str) -> list[str]:
+    """What an HTML page loads from elsewhere (scripts, styles, images): a page that renders offline
+    loads nothing; its maths needs MathJax inside it (checker/grading/feedback.py)."""
+    found = re.findall(r"<(?:script|img|iframe)[^>]*\ssrc=[\"']?(https?://[^\"' >]+)"
+                       r"|<link[^>]*\shref=[\"']?(https?://[^\"' >]+)", page)
+    return [a or b for a, b in found] + ([] if "window.MathJax = {" in page else ["MathJax is not in the page"])
