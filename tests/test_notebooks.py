@@ -39,6 +39,10 @@ def test_solution_follows_the_conventions(relpath):
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
 
 
+def test_the_readme_installs_the_checker_from_the_same_repository():
+    assert f'%pip install "backprop-ninja-checker @ git+{REPOSITORY}"' in (ROOT / "README.md").read_text()
+
+
 def test_lessons_are_what_make_lessons_generates(tmp_path):
     run("make", "-s", "lessons", f"RELEASE_DIR={tmp_path / 'lessons'}", f"GRADEBOOK=sqlite:///{tmp_path / 'gradebook.db'}")
     fresh = tmp_path / "lessons"
