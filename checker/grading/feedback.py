@@ -32,7 +32,11 @@ MATHJAX_CONFIG = r"""window.MathJax = {
 
 @cache
 def _mathjax_script() -> str:
-    script = (importlib.resources.files("mathjax") / MATHJAX_SCRIPT).read_text(encoding="utf-8")
+    try:
+        script = (importlib.resources.files("mathjax") / MATHJAX_SCRIPT).read_text(encoding="utf-8")
+    except (ImportError, OSError):
+        raise RuntimeError("Feedback pages carry MathJax from the django-static-mathjax package, which this "
+                           "environment lacks: install the course's requirements.txt (make venv).") from None
     return script.replace("</script", "<\\/script")  # the page's <script> element must not end early
 
 
