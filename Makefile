@@ -8,6 +8,9 @@ KERNEL      := backprop-ninja
 STAMP       := $(VENV)/.installed
 # nbgrader runs alembic through PATH, so every tool runs with the venv first on PATH.
 RUN         := PATH="$(BIN):$$PATH"
+# The lessons ask for the plain `python3` kernel; in JupyterLab it must be this venv's, even where
+# JUPYTER_PATH, which Jupyter reads before the venv, holds a stray `python3` kernelspec.
+LAB_KERNELS := JUPYTER_PATH="$(abspath $(VENV))/share/jupyter$${JUPYTER_PATH:+:$$JUPYTER_PATH}"
 # Where `make lessons` writes; the freshness test points it at a temporary folder.
 RELEASE_DIR ?= lessons
 GRADEBOOK   ?= sqlite:///gradebook.db
@@ -31,12 +34,12 @@ $(STAMP): requirements.txt pyproject.toml
 # The student's JupyterLab: the lessons, the course kernel, nbgrader's Validate button and Assignment
 # List, and none of the instructor's tools (jupyter/student/ switches them off).
 lab: $(STAMP)
-	$(RUN) JUPYTER_CONFIG_DIR="$(abspath jupyter/student)" jupyter lab --notebook-dir="$(LAB_DIR)" \
+	$(RUN) $(LAB_KERNELS) JUPYTER_CONFIG_DIR="$(abspath jupyter/student)" jupyter lab --notebook-dir="$(LAB_DIR)" \
 		--ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
 
 # The instructor's JupyterLab: the course folder, with the Formgrader and Create Assignment.
 instructor: $(STAMP)
-	$(RUN) jupyter lab --notebook-dir=. --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
+	$(RUN) $(LAB_KERNELS) jupyter lab --notebook-dir=. --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(RUN) python -m pytest

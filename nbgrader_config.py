@@ -1,5 +1,6 @@
 """nbgrader configuration for backprop-ninja: `solutions/` are the sources, `lessons/` the release."""
 
+import importlib.util
 import os
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -63,3 +64,12 @@ c.GenerateFeedback.preprocessors = [
     "checker.grading.feedback.OmitHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Their maths render offline: nbgrader's `feedback` template, with MathJax written into the page
+# (checker/grading/templates/feedback/ comes first) instead of loaded from a CDN.
+# (find_spec finds a package without importing it: torch stays out of every nbgrader command.)
+_checker, _nbgrader = (importlib.util.find_spec(p).submodule_search_locations[0] for p in ("checker", "nbgrader"))
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(_checker, "grading", "templates"),
+    os.path.join(_nbgrader, "server_extensions", "formgrader", "templates"),
+]
+c.HTMLExporter.filters = {"inline_mathjax": "checker.grading.feedback.inline_mathjax"}

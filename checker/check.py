@@ -112,10 +112,11 @@ def _row_html(check: Check) -> str:
     return "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{c}</td>' for c in cells) + "</tr>"
 
 
-def checks_html(checks, caption: str = "") -> str:
+def checks_html(checks, caption: str = "", note: str = "") -> str:
     head = "".join(f'<th style="{_CELL_STYLE}">{h}</th>'
                    for h in ("gradient", "verdict", "exact", "approx", "maxdiff", "why"))
+    note = f' <span style="font-weight:normal;opacity:0.7">({html.escape(note)})</span>' if note else ""
     cap = (f'<caption style="text-align:left;font-weight:600;padding-bottom:4px">'
-           f'{html.escape(caption)}</caption>') if caption else ""
+           f'{html.escape(caption)}{note}</caption>') if caption else ""
     rows = "".join(_row_html(c) for c in checks)
     return f'<table class="backprop-ninja-report">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'

@@ -3,6 +3,8 @@
 Everything is written to stdout: in an nbgrader test cell any stderr output costs the points.
 """
 
+import torch
+
 from .check import Check, Status, checks_html, checks_text, prose_html
 
 
@@ -52,14 +54,20 @@ class Scoreboard:
         shown = ", ".join(labels[:at_most]) + (", …" if len(labels) > at_most else "")
         return f" ({shown})"
 
+    @staticmethod
+    def computed_by() -> str:
+        """Which PyTorch computed the references: the learner's own, whatever its version, since
+        every verdict is judged against a float64 truth computed by that same PyTorch."""
+        return f"references computed by PyTorch {torch.__version__}"
+
     def __str__(self):
-        return self.headline() + "\n" + checks_text(self.checks)
+        return f"{self.headline()}  ({self.computed_by()})\n" + checks_text(self.checks)
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))
 
     def _repr_html_(self):
-        return checks_html(self.checks, caption=self.headline())
+        return checks_html(self.checks, caption=self.headline(), note=self.computed_by())
 
 
 class Hint:

@@ -4,7 +4,8 @@ and shows the checker's HTML reports. Run with `make e2e` (needs Debian's chromi
 Four copies of Exercise 1 are opened in a temporary folder (the course's own notebooks are never
 written to): the blank lesson, the instructor's solution, the solution with one slip at the end, and
 the lesson answered with one slip early on (the steps after it right given it). Each is
-run with JupyterLab's own "Run All Cells" menu item. Screenshots go to e2e/screenshots/.
+run with JupyterLab's own "Run All Cells" menu item. A feedback page `make grade` wrote is opened
+from disk with the network off: its maths renders. Screenshots go to e2e/screenshots/.
 """
 
 import json
@@ -261,4 +262,44 @@ def test_the_instructors_formgrader_lists_the_lessons_and_opens_a_source(browser
     shoot(page.locator("body"), "formgrader.png")
     source = page.request.get(f"{url}/lab/tree/solutions/04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb?token={token}")
     assert source.status == 200
+    page.close()
+
+
+FEEDBACK_LESSON = "01_chain_rule_building_blocks/chain_rule_building_blocks.ipynb"  # the most maths
+
+
+@pytest.fixture(scope="module")
+def feedback_page(tmp_path_factory):
+    """The feedback page `make grade` writes for lesson 1 answered in full, in a scratch course."""
+    from checker.grading.run import scratch_course
+
+    answered = with_answers(nbformat.read(ROOT / "lessons" / FEEDBACK_LESSON, as_version=4),
+                            solutions_by_id(ROOT / "solutions" / FEEDBACK_LESSON))
+    course = scratch_course(tmp_path_factory.mktemp("course"), {("alice", FEEDBACK_LESSON): answered})
+    done = subprocess.run(["make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 1"], cwd=ROOT,
+                          env=tool_environment(), capture_output=True, text=True)
+    page = course / "feedback" / "alice" / FEEDBACK_LESSON.replace(".ipynb", ".html")
+    assert page.is_file(), f"make grade wrote no feedback page:\n{done.stdout}\n{done.stderr}"
+    return page
+
+
+def test_a_feedback_page_renders_its_maths_with_the_network_off(browser, feedback_page):
+    page = browser.new_page()
+    asked = []
+    def offline(route):  # the network is off: anything but the page's own file fails
+        if not route.request.url.startswith("file:"):
+            asked.append(route.request.url)
+            return route.abort("internetdisconnected")
+        return route.continue_()
+    page.route("**/*", offline)
+    page.goto(feedback_page.as_uri())
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+    page.evaluate("() => MathJax.startup.promise")
+    formulas = page.locator("mjx-container[jax='SVG'] > svg")
+    assert formulas.count() >= 90, f"only {formulas.count()} formulas rendered"
+    assert page.locator("[data-mjx-error]").count() == 0, "MathJax could not typeset a formula"
+    prose = " ".join(page.locator(".text_cell_render").all_inner_texts())
+    assert "$" not in prose, "raw $...$ left in the derivations"
+    assert asked == [], f"the page asked the network for {asked}"
+    shoot(page.locator(".text_cell_render", has=page.locator("mjx-container")).nth(1), "feedback_maths.png")
     page.close()

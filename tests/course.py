@@ -36,3 +36,11 @@ def not_done_failure(outputs) -> str | None:
     if [e.get("ename") for e in errors] == ["CheckFailed"] and NOT_DONE.search(errors[0].get("evalue", "")):
         return errors[0]["evalue"]
     return None
+
+
+def fetched_from_the_network(page: str) -> list[str]:
+    """What an HTML page loads from elsewhere (scripts, styles, images): a page that renders offline
+    loads nothing; its maths needs MathJax inside it (checker/grading/feedback.py)."""
+    found = re.findall(r"<(?:script|img|iframe)[^>]*\ssrc=[\"']?(https?://[^\"' >]+)"
+                       r"|<link[^>]*\shref=[\"']?(https?://[^\"' >]+)", page)
+    return [a or b for a, b in found] + ([] if "window.MathJax = {" in page else ["MathJax is not in the page"])

@@ -1,11 +1,15 @@
-"""The data loaders find `data/` from anywhere and refuse missing or damaged files with one sentence."""
+"""The data loaders find `data/` from anywhere and refuse missing or damaged files, or files without
+their licence, with one sentence. The installed package's own copy: tests/test_wheel.py."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from checker import CourseDataError, load_digits, load_names
-from checker.data import DATA_ENV_VAR, data_path
+from checker.data import DATA_ENV_VAR, LICENSES, data_path
+
+REPOSITORY_DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_names_are_the_makemore_names():
@@ -32,6 +36,7 @@ def test_found_from_any_working_directory(tmp_path, monkeypatch, where):
 
 def test_environment_variable_points_elsewhere(tmp_path, monkeypatch):
     shutil.copy(data_path("names.txt"), tmp_path / "names.txt")
+    with_licence(tmp_path, "names.txt")
     monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))
     assert data_path("names.txt") == tmp_path / "names.txt"
 
@@ -46,6 +51,27 @@ def test_damaged_file_says_what_to_do(tmp_path, monkeypatch):
     (tmp_path / "digits.csv.gz").write_bytes(b"not the digits")
     monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))
     with pytest.raises(CourseDataError, match=r"damaged .*git checkout -- data/"):
+        load_digits()
+
+
+def with_licence(folder, filename):
+    shutil.copy(REPOSITORY_DATA / LICENSES[filename][0], folder)
+
+
+def test_a_file_without_its_licence_is_refused(tmp_path, monkeypatch):
+    shutil.copy(data_path("names.txt"), tmp_path / "names.txt")
+    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))
+    with pytest.raises(CourseDataError, match=r"names.txt has lost its licence, names.LICENSE, .*git checkout -- data/"):
+        load_names()
+    with_licence(tmp_path, "names.txt")
+    assert load_names()[0] == "emma"
+
+
+def test_a_damaged_licence_is_refused(tmp_path, monkeypatch):
+    shutil.copy(data_path("digits.csv.gz"), tmp_path / "digits.csv.gz")
+    (tmp_path / "digits.LICENSE").write_text("All rights reserved.\n")
+    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))
+    with pytest.raises(CourseDataError, match=r"licence .*digits.LICENSE is damaged .*git checkout -- data/"):
         load_digits()
 
 

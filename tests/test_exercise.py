@@ -92,6 +92,9 @@ def test_scoreboard_lists_every_gradient(ex, references):
     assert board.headline().endswith("1/26 correct, 1 wrong (dprobs), 1 cannot check (dcounts), 23 not done yet")
     assert [c.label for c in board.checks] == [f"d{n}" for n in makemore.GRADIENT_ORDER]
     assert "<table" in board._repr_html_() and "dC" in str(board)
+    # the learner's own PyTorch computed the references; its version heads the report
+    computed_by = f"references computed by PyTorch {torch.__version__}"
+    assert str(board).splitlines()[0].endswith(f"({computed_by})") and computed_by in board._repr_html_()
 
 
 def test_cmp_matches_the_lecture_format(capsys):

@@ -9,7 +9,7 @@ import torch
 
 from checker.lessons import makemore
 from checker.grading.run import scratch_course
-from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
+from course import ROOT, SOLUTIONS, fetched_from_the_network, nbgrader_meta, read, run, solutions_by_id, with_answers
 
 LESSON = "04_makemore_atomic_backprop"
 NOTEBOOK = f"{LESSON}/makemore_atomic_backprop.ipynb"
@@ -139,6 +139,7 @@ def test_progress_and_feedback(graded, course):
     assert "FlaggedByGrader" in feedback and "uses `requires_grad_`" in feedback
     # the hidden tests' code is left out of the page, their results are not
     assert "hidden_check" not in feedback and "BEGIN HIDDEN TESTS" not in feedback
+    assert fetched_from_the_network(feedback) == []  # its maths render offline (e2e/ shows them rendered)
     note = (course / "feedback" / "half" / LESSON / "makemore_atomic_backprop.html").read_text()
     assert "where does ### BEGIN HIDDEN TESTS go?" in note
 

@@ -1,4 +1,4 @@
-"""`make lab` serves JupyterLab on 127.0.0.1, with token auth, on the lessons, with the course kernel."""
+"""`make lab` serves JupyterLab on 127.0.0.1, with token auth, on the lessons, whose `python3` kernel is the venv's."""
 
 import json
 import os
@@ -46,8 +46,13 @@ def listening_addresses(port: int) -> set[str]:
 def test_make_lab_serves_the_lessons_on_loopback_with_a_token(tmp_path):
     port = free_port()
     log = open(tmp_path / "lab.log", "w+")
+    # A stray `python3` kernelspec on JUPYTER_PATH, which Jupyter reads before the venv's own kernels.
+    stray = tmp_path / "stray" / "kernels" / "python3"
+    stray.mkdir(parents=True)
+    (stray / "kernel.json").write_text(json.dumps({"argv": ["/bin/false", "{connection_file}"], "display_name": "stray",
+                                                   "language": "python"}))
     lab = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS=--no-browser --ServerApp.port={port} --ServerApp.port_retries=0"],
-                           cwd=ROOT, env={**ENV, "JUPYTER_RUNTIME_DIR": str(tmp_path)},
+                           cwd=ROOT, env={**ENV, "JUPYTER_RUNTIME_DIR": str(tmp_path), "JUPYTER_PATH": str(tmp_path / "stray")},
                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = None
@@ -68,7 +73,8 @@ def test_make_lab_serves_the_lessons_on_loopback_with_a_token(tmp_path):
         assert status == 200
         assert "04_makemore_atomic_backprop" in {item["name"] for item in contents["content"]}
         status, specs = get(f"{url}/api/kernelspecs?token={token}")
-        assert "backprop-ninja" in specs["kernelspecs"]
+        assert {"python3", "backprop-ninja"} <= set(specs["kernelspecs"])  # the lessons', grading's
+        assert specs["kernelspecs"]["python3"]["spec"]["display_name"] == "Python 3 (ipykernel)", "not the venv's python3"
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)

@@ -9,7 +9,7 @@ import shutil
 import nbformat
 import pytest
 
-from course import ENV, LESSONS, ROOT, SOLUTIONS, read, run, solutions_by_id, with_answers
+from course import ENV, LESSONS, fetched_from_the_network, ROOT, SOLUTIONS, read, run, solutions_by_id, with_answers
 
 LESSON = "04_makemore_atomic_backprop"
 NOTEBOOK = "makemore_atomic_backprop.ipynb"
@@ -69,6 +69,7 @@ def test_scores_feedback_and_export(workflow):
         assert pages, name
     bob = next((base / "bob" / LESSON / "feedback").rglob("*.html")).read_text()
     assert "right given earlier answers" in bob
+    assert fetched_from_the_network(bob) == []  # nbgrader's own feedback renders its maths offline too
 
 
 def test_make_grade_agrees_and_keeps_its_own_csv(workflow):

@@ -1,12 +1,14 @@
 """The notebook conventions every lesson follows, and that lessons/ is what `make lessons` generates."""
 
 import json
+import tomllib
 
 import pytest
 
-from course import LESSONS, SOLUTIONS, nbgrader_meta, notebooks, read, run
+from course import LESSONS, ROOT, SOLUTIONS, nbgrader_meta, notebooks, read, run
 
 SOURCES = notebooks(SOLUTIONS)
+REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 
 
 def test_there_are_lessons():
@@ -16,7 +18,12 @@ def test_there_are_lessons():
 @pytest.mark.parametrize("relpath", SOURCES, ids=str)
 def test_solution_follows_the_conventions(relpath):
     nb = read(SOLUTIONS / relpath)
-    assert nb.metadata.kernelspec.name == "backprop-ninja"
+    # any Python 3 kernel with the checker runs a lesson; grading and nbval name the course kernel
+    assert nb.metadata.kernelspec.name == "python3"
+    first_code = next(c for c in nb.cells if c.cell_type == "code").source
+    assert first_code.startswith("try:\n    import checker") and \
+        f'%pip install "backprop-ninja-checker @ git+{REPOSITORY}"' in first_code, \
+        "the first code cell must say how to install the checker, with pyproject.toml's Repository URL"
     graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
     answers = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
     assert graded and answers
@@ -30,6 +37,10 @@ def test_solution_follows_the_conventions(relpath):
         first_line = cell.source.splitlines()[0]
         assert "= None  # TODO" in first_line, f"answer cell {nbgrader_meta(cell)['grade_id']} needs a runnable placeholder"
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+
+
+def test_the_readme_installs_the_checker_from_the_same_repository():
+    assert f'%pip install "backprop-ninja-checker @ git+{REPOSITORY}"' in (ROOT / "README.md").read_text()
 
 
 def test_lessons_are_what_make_lessons_generates(tmp_path):

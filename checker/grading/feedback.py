@@ -1,14 +1,48 @@
-"""What a student's feedback page shows: their notebook as graded, without the hidden tests' code.
+"""What a student's feedback page shows: their notebook as graded, without the hidden tests' code,
+with its maths rendered wherever it is opened, offline too.
 
 nbgrader puts each graded cell's hidden tests back before grading and, by default, shows them in
 the feedback. Here they are only the call into the grader's own check (see verify.py): noise for a
 student, while its result, the output under the cell, stays. Registered for `GenerateFeedback` in
 nbgrader_config.py. Unlike nbgrader's ClearHiddenTests, which guards the instructor's sources, it
 never stops the feedback, and leaves the student's own cells as they wrote them.
+
+nbgrader's page loads MathJax from a CDN, so without a network its derivations read as raw `$...$`.
+The page is a single file that students open from disk or fetch through nbgrader's exchange (which
+carries the HTML file alone), so MathJax travels inside it: templates/feedback/, put before
+nbgrader's own `feedback` template in nbgrader_config.py, replaces the page's `mathjax` macro with
+`inline_mathjax`, which writes MathJax 3's tex-svg-full.js (from the pinned django-static-mathjax
+package: SVG output needs no font files, and "full" loads no extension at run time) into the page.
 """
+
+import importlib.resources
+from functools import cache
 
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
+
+MATHJAX_SCRIPT = "static/mathjax/es5/tex-svg-full.js"
+# nbconvert's MathJax 2 settings (templates/base/mathjax.html.j2) in MathJax 3's words.
+MATHJAX_CONFIG = r"""window.MathJax = {
+  tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
+        processEscapes: true, processEnvironments: true, tags: 'ams'},
+  svg: {fontCache: 'global'}
+};"""
+
+
+@cache
+def _mathjax_script() -> str:
+    try:
+        script = (importlib.resources.files("mathjax") / MATHJAX_SCRIPT).read_text(encoding="utf-8")
+    except (ImportError, OSError):
+        raise RuntimeError("Feedback pages carry MathJax from the django-static-mathjax package, which this "
+                           "environment lacks: install the course's requirements.txt (make venv).") from None
+    return script.replace("</script", "<\\/script")  # the page's <script> element must not end early
+
+
+def inline_mathjax(_cdn_url=None) -> str:
+    """The Jinja filter behind the feedback template's `mathjax` macro: MathJax itself, not a link to it."""
+    return f"<script>\n{MATHJAX_CONFIG}\n</script>\n<script>{_mathjax_script()}</script>"
 
 
 class OmitHiddenTests(ClearHiddenTests):

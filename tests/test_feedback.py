@@ -1,0 +1,24 @@
+"""The MathJax a feedback page carries (checker/grading/feedback.py); pages rendered by make grade
+and nbgrader: test_grade_e2e.py, test_nbgrader_workflow.py, and in a browser offline, e2e/."""
+
+import sys
+
+import pytest
+
+from checker.grading import feedback
+
+
+def test_mathjax_is_written_into_the_page_whole():
+    page = feedback.inline_mathjax("https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js")
+    assert page.startswith("<script>\nwindow.MathJax = {") and "cdnjs" not in page
+    assert page.count("</script") == 2 and len(page) > 2_000_000  # only its two elements end; tex-svg-full
+
+
+def test_without_the_mathjax_package_one_sentence_says_what_to_install(monkeypatch):
+    feedback._mathjax_script.cache_clear()
+    monkeypatch.setitem(sys.modules, "mathjax", None)  # as if not installed: importing it fails
+    try:
+        with pytest.raises(RuntimeError, match=r"^Feedback pages carry MathJax from the django-static-mathjax package"):
+            feedback.inline_mathjax()
+    finally:
+        feedback._mathjax_script.cache_clear()
