@@ -20,7 +20,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab instructor test e2e mutate lessons grade validate bench bench-grade train venv clean
+.PHONY: lab instructor test e2e mutate lessons install-line grade validate bench bench-grade train venv clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,11 @@ $(MUTATE_STAMP): $(STAMP) requirements-mutate.txt
 
 mutate: $(MUTATE_STAMP)
 	$(RUN) python bench/mutate.py
+
+# The course moved (pyproject.toml's [project.urls] Repository): rewrite every lesson's install line,
+# then run `make lessons`.
+install-line: $(STAMP)
+	$(RUN) python -m checker.grading.install_line .
 
 lessons: $(STAMP)
 	$(RUN) nbgrader generate_assignment --force \
