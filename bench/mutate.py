@@ -1,6 +1,7 @@
 """`make mutate`: mutation testing of the checker's core with mutmut ([tool.mutmut] in pyproject.toml).
 
-mutmut changes compare.py and diagnose.py one small edit at a time (a number, a comparison, a word of
+mutmut changes compare.py, diagnose.py and the grading policy on carried-forward steps
+(grading/credit.py) one small edit at a time (a number, a comparison, a word of
 a sentence) and runs the fast unit tests on each change. This prints `mutants: N killed: K survived:
 S` and the run's time, then every surviving mutant with its diff. A survivor listed in EQUIVALENT,
 with why it changes no verdict, hint or score, is expected; any other survivor fails the run, and so

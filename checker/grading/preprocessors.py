@@ -35,6 +35,7 @@ from traitlets import Bool, Enum, Integer
 from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
 from ..rules import flagged_checks
 from . import sandbox
+from .credit import credited_outputs
 from .verify import KEY_ENV_VAR
 from .warm_kernels import SandboxedKernelManager, WarmKernelManager
 
@@ -46,8 +47,7 @@ HIDDEN_TESTS_LOCATOR = '_folder = __import__("checker").__path__[0]'
 # Every sandboxed kernel's private folder (connection file, sockets) is in here, hidden from all of them.
 KERNELS_FOLDER = Path(tempfile.gettempdir()) / f"backprop-ninja-kernels-{os.getuid()}"
 FLAG = "FlaggedByGrader"  # the error name a flagged check shows on the feedback page
-OUT_OF_TIME = "NotebookTimeBudget"
-CARRIED = "CarriedForward"  # the error of a hidden test for a step right given earlier answers (errors.py)  # the error of cells not run once the notebook's time was up
+OUT_OF_TIME = "NotebookTimeBudget"  # the error of cells not run once the notebook's time was up
 
 
 class LocateHiddenTests(NbGraderPreprocessor):
@@ -185,17 +185,8 @@ class CreditCarriedForward(NbGraderPreprocessor):
     credit = Enum(["full", "half", "none"], "full", help="credit for a step right given earlier answers").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if cell.cell_type != "code" or not utils.is_grade(cell) or not errors \
-                or any(o.get("ename") != CARRIED for o in errors) or self.credit == "none":
-            return cell, resources
-        points = float(cell.metadata["nbgrader"]["points"]) * (1.0 if self.credit == "full" else 0.5)
-        note = NotebookNode(output_type="stream", name="stdout", text=(
-            f"Right given your earlier answers: {self.credit} credit, {points:g} of "
-            f"{cell.metadata['nbgrader']['points']:g} points (the course's policy on steps carried forward).\n"))
-        kept = [o for o in cell.outputs if o.get("output_type") != "error"]
-        if self.credit == "half":  # nbgrader reads a number a check cell returns as its partial credit
-            kept.insert(0, NotebookNode(output_type="execute_result", execution_count=None, metadata={},
-                                        data={"text/plain": f"{points:g}"}))
-        cell.outputs = kept + [note]
+        if cell.cell_type == "code" and utils.is_grade(cell):
+            outputs = credited_outputs(cell.get("outputs", []), float(cell.metadata["nbgrader"]["points"]), self.credit)
+            if outputs is not None:
+                cell.outputs = outputs
         return cell, resources
