@@ -57,3 +57,17 @@ def test_a_blank_lessons_checks_fail_because_they_are_not_done(scores, relpath):
     assert graded
     for cell in graded:
         assert not_done_failure(cell.outputs), (cell.metadata["nbgrader"]["grade_id"], cell.outputs)
+
+
+def test_every_student_is_in_the_gradebook_before_the_workers_start(tmp_path):
+    """Two workers grading one student's first two lessons at once both created the student, and the
+    second failed on the gradebook's unique key ('not graded'): 4 runs in 22 of 8 blank lessons of one
+    student with --jobs 2. make grade now enters every student first, alone."""
+    from nbgrader.api import Gradebook
+    from checker.grading.run import register_gradebook
+
+    course = scratch_course(tmp_path, {("ann", str(ALL[0])): "not graded here"})
+    register_gradebook(course, [ALL[0].parts[0]], ["ann", "bob"])
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert sorted(student.id for student in gradebook.students) == ["ann", "bob"]
+        assert [a.name for a in gradebook.assignments] == [ALL[0].parts[0]]

@@ -57,9 +57,11 @@ def grading_environment() -> dict:
     return {**tool_environment(), "OMP_NUM_THREADS": "1"}
 
 
-def register_assignments(root: Path, assignments: list[str]) -> None:
-    """Put each assignment, its notebooks and checksums in the gradebook, from solutions/.
-    (generate_assignment does that; its lesson output goes to a scratch folder here.)"""
+def register_gradebook(root: Path, assignments: list[str], students: list[str] = ()) -> None:
+    """Put each assignment, its notebooks and checksums in the gradebook, from solutions/
+    (generate_assignment does that; its lesson output goes to a scratch folder here), and each
+    student: two workers grading one student's first two lessons would otherwise both create the
+    student, and the second would fail on the gradebook's unique key (`not graded`)."""
     import tempfile
 
     from nbgrader.apps import NbGraderAPI
@@ -74,6 +76,9 @@ def register_assignments(root: Path, assignments: list[str]) -> None:
             if not result.get("success"):
                 raise SystemExit(f"nbgrader could not read solutions/{assignment}:\n"
                                  f"{result.get('log', '')}{result.get('error', '')}")
+        with api.gradebook as gradebook:
+            for student in students:
+                gradebook.update_or_create_student(student)
 
 
 def course_config(root: Path):
@@ -280,7 +285,7 @@ def main(argv=None) -> int:
         print(f"The grading kernels' sandbox is weaker on this machine: {weaker}.")
     os.environ["PATH"] = env["PATH"]  # nbgrader runs alembic when it creates the gradebook
     assignments = sorted({a for _, a in todo})
-    register_assignments(root, assignments)
+    register_gradebook(root, assignments, sorted({s for s, _ in todo}))
     seed = settings.get("seed", course_config(root).CourseExecute.get("seed", GRADING_SEED))
     print(f"Grading {len(todo)} submissions, {args.jobs} at a time (seed {seed}).", flush=True)
     outcomes = []
