@@ -80,7 +80,7 @@ TENSOR_MODULES = frozenset({
 # objects every lesson builds; modules of the checker are listed with what a learner may use of them.
 CHECKER_OBJECTS = {
     "ex": frozenset({"check", "result", "preview", "plot", "summary", "hint", "given", "gradient_names",
-                     "title", "batch_size"}),
+                     "title", "batch_size", "ready"}),
     "setup": None,  # any public attribute, read only: the lesson's data and parameters
 }
 CHECKER_MODULES = {
@@ -96,6 +96,21 @@ CHECKER_MODULES = {
         "calibrate_batchnorm", "sample_names", "copy_parameters", "unpack_gradients", "fast_mode"}),
     "checker.lessons.timing": frozenset({"median_step_times"}),
     "checker.lessons.digits_mlp": frozenset({"lin", "relu", "mse"}),
+    # The other lessons' modules, bound by their course cells: what a learner may call again in a
+    # cell of their own. Not the helpers that compute gradients or answers (autograd_references,
+    # softmax_jacobian, topological_order, roc_area, ...): a checker module's other names are refused.
+    "checker.lessons.chain_rule": frozenset({
+        "ChainRuleSetup", "SMOOTHING", "FOCAL_GAMMA", "focal_loss", "soft_cross_entropy", "multiclass_hinge",
+        "check_by_hand", "show_jacobian", "lesson_summary", "block_exercise", "scalar_exercise", "graph_exercise",
+        "dot_exercise", "outer_exercise", "matvec_exercise", "matmul_exercise", "softmax_jacobian_exercise",
+        "softmax_exercise", "cross_entropy_exercise", "batch_cross_entropy_exercise", "soft_cross_entropy_exercise",
+        "focal_exercise", "focal_gamma0_exercise", "hinge_exercise", "mse_exercise"}),
+    "checker.lessons.scalar_engine": frozenset({
+        "engine_exercise", "draw_graph", "graph_size", "compare_with_torch", "parabola_data", "plot_fit",
+        "plot_scaling", "NEURON_FORMULA"}),
+    "checker.lessons.digits_evaluation": frozenset({"evaluation_exercise", "samples", "THRESHOLD"}),
+    "checker.lessons.capstone": frozenset({
+        "functions_exercise", "gradcheck_report", "mlp_exercise", "plot_loss_curves", "train_steps"}),
 }
 # IPython's own names in a kernel (its history, its outputs, the shell itself).
 IPYTHON_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii",
@@ -143,12 +158,22 @@ class Finding:
         return f"line {self.line} {self.what}"
 
 
+# The checker's functions that build an exercise: chain_rule.dot_exercise, makemore.exercise1, ...
+EXERCISE_FACTORY = re.compile(r"(\w+_)?exercise\d*")
+
+
+def _called_name(func) -> str:
+    """The last name of what a call calls: `chain_rule.dot_exercise(...)` -> 'dot_exercise'."""
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
 @dataclass
 class Namespace:
     """The names a notebook binds, so the scan knows what `torch`, `ex` or `F` stand for."""
 
     modules: dict = field(default_factory=dict)  # name -> dotted module name
     checker_names: set = field(default_factory=set)  # names bound to the checker's modules or objects
+    exercises: set = field(default_factory=set)  # other names of the course's exercises: `ex_dot`, `ex_modules`
     bound: set = field(default_factory=set)  # the names any cell binds at its top level
 
     def learn(self, tree: ast.AST) -> None:
@@ -178,6 +203,10 @@ class Namespace:
                 self.checker_names.update(alias.asname or alias.name.split(".")[0] for alias in node.names
                                           if alias.name.split(".")[0] == CHECKER)
         self.checker_names.update(name for name in CHECKER_OBJECTS if name in self.bound)
+        for node in ast.walk(course_tree):  # `ex_dot = chain_rule.dot_exercise(setup)`: an `ex` by another name
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                    EXERCISE_FACTORY.fullmatch(_called_name(node.value.func)):
+                self.exercises.update(t.id for t in node.targets if isinstance(t, ast.Name) and t.id != "ex")
 
 
 def _guarded_builtin(name: str) -> bool:
@@ -404,8 +433,8 @@ class Scan(ast.NodeVisitor):
         if self._is_local(root):  # a parameter or local of the learner's own function
             return
         writes = isinstance(node.ctx, (ast.Store, ast.Del))
-        if root in self.names.checker_names and root in CHECKER_OBJECTS:
-            api = CHECKER_OBJECTS[root]
+        if (root in self.names.checker_names and root in CHECKER_OBJECTS) or root in self.names.exercises:
+            api = CHECKER_OBJECTS.get(root, CHECKER_OBJECTS["ex"])
             if writes:
                 self.flag(node, f"changes the checker's `{root}.{'.'.join(parts)}`")
             elif api is not None and parts[0] not in api:
@@ -428,6 +457,9 @@ class Scan(ast.NodeVisitor):
                 if part not in CHECKER_MODULES[dotted]:
                     self.flag(node, f"uses the checker's `{dotted}.{part}`")
                 return
+            if dotted.split(".")[0] == CHECKER and not any(key.startswith(f"{dotted}.{part}") for key in CHECKER_MODULES):
+                # a part of the checker that hands nothing out (its references, its grading)
+                return self.flag(node, f"uses the checker's `{dotted}.{part}`")
             dotted = f"{dotted}.{part}"
             if dotted in self.rule.allowed:
                 return

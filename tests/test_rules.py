@@ -143,9 +143,35 @@ def test_no_lesson_flags_its_own_solutions_or_its_blank_lesson(relpath):
     (EXERCISE_1, "from torch.autograd import Function", "line 1 imports `torch.autograd`"),
 ])
 def test_lessons_that_use_autograds_vocabulary_have_their_own_rule(lesson, source, found):
-    course = [c.source for relpath in notebooks(LESSONS) if relpath.parts[0] == lesson
-              for c in read(LESSONS / relpath).cells if c.metadata.get("nbgrader", {}).get("locked")]
-    assert scan(source, lesson, course) == found
+    assert scan(source, lesson, course_cells(lesson)) == found
+
+
+def course_cells(lesson):
+    return [c.source for relpath in notebooks(LESSONS) if relpath.parts[0] == lesson
+            for c in read(LESSONS / relpath).cells if c.metadata.get("nbgrader", {}).get("locked")]
+
+
+@pytest.mark.parametrize("lesson, source, found", [
+    # a lesson module the course binds hands out what a learner may call again, not its helpers
+    ("01_chain_rule_building_blocks", 'dV = chain_rule.autograd_references(chain_rule.soft_cross_entropy, {"V": V})',
+     "line 1 uses the checker's `checker.lessons.chain_rule.autograd_references`"),
+    ("01_chain_rule_building_blocks", "dz = chain_rule.softmax_jacobian(z).T @ dp",
+     "line 1 uses the checker's `checker.lessons.chain_rule.softmax_jacobian`"),
+    ("01_chain_rule_building_blocks", "loss = chain_rule.focal_loss(G, Cg, chain_rule.FOCAL_GAMMA)", None),
+    ("02_scalar_autograd_engine", "order = scalar_engine.topological_order(out)",
+     "line 1 uses the checker's `checker.lessons.scalar_engine.topological_order`"),
+    ("03_mlp_by_hand_digits", "auc_pairs = lambda s, l: digits_evaluation.roc_area(s, l)",
+     "line 1 uses the checker's `checker.lessons.digits_evaluation.roc_area`"),
+    ("03_mlp_by_hand_digits", "t = digits_evaluation.THRESHOLD", None),
+    # an exercise under another name than `ex` hands out what `ex` does
+    ("01_chain_rule_building_blocks", 'dq = ex_graph.chain.given("q", {"g": g})',
+     "line 1 uses `ex_graph.chain`, which the lesson does not hand out"),
+    ("01_chain_rule_building_blocks", 'ex_dot.preview("da", ds * b)', None),
+    ("03_mlp_by_hand_digits", "cases = ex_evaluation.samples",
+     "line 1 uses `ex_evaluation.samples`, which the lesson does not hand out"),
+])
+def test_lesson_modules_and_exercises_hand_out_their_api_only(lesson, source, found):
+    assert scan(source, lesson, course_cells(lesson)) == found
 
 
 def code(source, **nbgrader):
@@ -197,3 +223,13 @@ def test_the_learner_sees_the_graders_verdict_in_their_kernel(tmp_path):
         report = shown(later)
         assert "a cell you ran (`dprobs = None  # TODO" in report, report
         assert "line 3 uses `getattr`" in report and "every check from that cell on scores 0" in report
+
+
+def test_a_checker_module_no_rule_lists_hands_out_nothing():
+    """A course cell that binds a part of the checker no rule lists (its references, its grading)
+    gives the learner none of it."""
+    course = ["from checker import references\nfrom checker.grading import verify"]
+    assert scan("g = references.autograd_references(f, {'x': x})", course=course) == \
+        "line 1 uses the checker's `checker.references.autograd_references`"
+    assert scan("verify.hidden_check('exercise1', 'dW1', dW1)", course=course) == \
+        "line 1 uses the checker's `checker.grading.verify.hidden_check`"
