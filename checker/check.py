@@ -65,18 +65,20 @@ def _maxdiff(value) -> str:
     return "-" if value is None else f"{value:.1e}"
 
 
-def check_text(check: Check, width: int = 16) -> str:
-    line = (f"{_SYMBOL[check.status]} {check.label:<{width}} {check.status.value:<13} "
-            f"exact: {_yes_no(check.exact):<5}  approx: {_yes_no(check.approx):<5}  "
-            f"maxdiff: {_maxdiff(check.maxdiff):<7}  {check.reason}")
+def check_text(check: Check, width: int = 16, measured: bool = True) -> str:
+    """One row. `measured` False leaves out exact/approx/maxdiff: checks of something other than a
+    tensor (an evaluation function's cases) have none."""
+    numbers = (f"exact: {_yes_no(check.exact):<5}  approx: {_yes_no(check.approx):<5}  "
+               f"maxdiff: {_maxdiff(check.maxdiff):<7}  ") if measured else ""
+    line = f"{_SYMBOL[check.status]} {check.label:<{width}} {check.status.value:<13} {numbers}{check.reason}"
     if check.details:
         line += "\n" + "\n".join("      " + row for row in check.details.splitlines())
     return line
 
 
-def checks_text(checks) -> str:
+def checks_text(checks, measured: bool = True) -> str:
     width = max([16, *(len(c.label) for c in checks)])
-    return "\n".join(check_text(c, width) for c in checks)
+    return "\n".join(check_text(c, width, measured) for c in checks)
 
 
 # Inline, so the table reads the same wherever the HTML lands: JupyterLab, or nbgrader's feedback
@@ -96,27 +98,26 @@ def prose_html(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
-def _row_html(check: Check) -> str:
+def _row_html(check: Check, measured: bool = True) -> str:
     details = ""
     if check.details:
         details = (f'<details><summary>torch.testing says</summary>'
                    f'<pre style="margin:0">{html.escape(check.details)}</pre></details>')
+    numbers = [_yes_no(check.exact), _yes_no(check.approx), _maxdiff(check.maxdiff)] if measured else []
     cells = [
         f"<code>{html.escape(check.label)}</code>",
         _badge(check.status),
-        _yes_no(check.exact),
-        _yes_no(check.approx),
-        _maxdiff(check.maxdiff),
+        *numbers,
         f'<div style="text-align:left">{prose_html(check.reason)}{details}</div>',
     ]
     return "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{c}</td>' for c in cells) + "</tr>"
 
 
-def checks_html(checks, caption: str = "", note: str = "") -> str:
-    head = "".join(f'<th style="{_CELL_STYLE}">{h}</th>'
-                   for h in ("gradient", "verdict", "exact", "approx", "maxdiff", "why"))
+def checks_html(checks, caption: str = "", note: str = "", measured: bool = True) -> str:
+    columns = ("gradient", "verdict", "exact", "approx", "maxdiff", "why") if measured else ("check", "verdict", "why")
+    head = "".join(f'<th style="{_CELL_STYLE}">{h}</th>' for h in columns)
     note = f' <span style="font-weight:normal;opacity:0.7">({html.escape(note)})</span>' if note else ""
     cap = (f'<caption style="text-align:left;font-weight:600;padding-bottom:4px">'
            f'{html.escape(caption)}{note}</caption>') if caption else ""
-    rows = "".join(_row_html(c) for c in checks)
+    rows = "".join(_row_html(c, measured) for c in checks)
     return f'<table class="backprop-ninja-report">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'

@@ -25,9 +25,10 @@ def show(obj) -> None:
 class Scoreboard:
     """Every gradient of an exercise with its latest check: done, correct, missing."""
 
-    def __init__(self, title: str, checks: list[Check]):
+    def __init__(self, title: str, checks: list[Check], measured: bool = True):
         self.title = title
         self.checks = checks
+        self.measured = measured  # False: the rows check something other than tensors (no exact/approx/maxdiff)
 
     @property
     def correct(self) -> int:
@@ -61,13 +62,13 @@ class Scoreboard:
         return f"references computed by PyTorch {torch.__version__}"
 
     def __str__(self):
-        return f"{self.headline()}  ({self.computed_by()})\n" + checks_text(self.checks)
+        return f"{self.headline()}  ({self.computed_by()})\n" + checks_text(self.checks, self.measured)
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))
 
     def _repr_html_(self):
-        return checks_html(self.checks, caption=self.headline(), note=self.computed_by())
+        return checks_html(self.checks, caption=self.headline(), note=self.computed_by(), measured=self.measured)
 
 
 class Hint:

@@ -126,3 +126,15 @@ def test_the_classifier_references_match_torch_nn():
     for name, gradient in independent.items():
         assert exercise.result(f"d{name}", gradient.float()).passed, name
         torch.testing.assert_close(exercise._references[name].truth, gradient)
+
+
+def test_the_report_has_no_tensor_columns(capsys):
+    """Counts, rates and areas have no float32-against-float64 measurements: no exact/approx/maxdiff."""
+    exercise = evaluation.evaluation_exercise()
+    exercise.preview("auc_pairs", loop_auc)
+    text = capsys.readouterr().out
+    assert "✓ worked example" in text and "exact:" not in text and "maxdiff" not in text
+    page = exercise.summary()._repr_html_()
+    assert ">check</th>" in page and ">exact</th>" not in page and ">gradient</th>" not in page
+    gradients = digits_mlp.gradients_exercise().summary()._repr_html_()
+    assert ">gradient</th>" in gradients and ">exact</th>" in gradients

@@ -53,6 +53,7 @@ class ClassChecks:
     the report's rows, and `_table_title(name)`; `kind` names one check in messages."""
 
     kind = "check"
+    measured = True  # False where the rows check something other than tensors: no exact/approx/maxdiff
     lesson: str | None = None  # the lesson whose rules the learner's cells are held to (checker/rules.py)
 
     @property
@@ -77,7 +78,7 @@ class ClassChecks:
         combined = self._combine(label, rows)
         if record:
             self._results[label] = combined
-        return combined, Scoreboard(self._table_title(label), rows)
+        return combined, Scoreboard(self._table_title(label), rows, self.measured)
 
     def result(self, label: str, yours, *, record: bool = True) -> Check:
         """One Check for the check `label` of the class `yours`: correct only if every row is."""
@@ -103,4 +104,4 @@ class ClassChecks:
     def summary(self) -> Scoreboard:
         not_checked = "not checked yet: run its answer cell and the check below it."
         return Scoreboard(self.title, [self._results.get(name) or Check(name, Status.NOT_DONE, not_checked)
-                                       for name in self.cases])
+                                       for name in self.cases], self.measured)

@@ -147,6 +147,7 @@ class EvaluationExercise(ClassChecks):
     """Checks the learner's five evaluation functions, each on every case, against the references."""
 
     kind = "function"
+    measured = False  # counts, rates and areas: no float32-against-float64 measurements
     lesson = LESSON
     title = "Lesson 3: evaluating the classifier"
 
