@@ -101,14 +101,13 @@ def _focal_mistakes(gamma: float):
         pt = P.gather(1, C[:, None])
         modulating = (1 - pt) ** gamma
         slips = {
-            "it is the cross-entropy gradient times (1 - p_t)^γ: the factor (1 - p_t)^γ depends on the "
-            "logits too, so its own derivative, -γ(1 - p_t)^(γ-1)·p_t·log p_t, is missing from the scale":
-            modulating * (P - onehot) / n,
             "it is onehot - softmax: the gradient points along softmax - onehot, scaled per row":
             -(modulating - gamma * (1 - pt) ** (gamma - 1) * pt * pt.log()) * (P - onehot) / n,
         }
-        if gamma == 0:  # the first slip is the right answer at γ = 0
-            slips.pop(next(iter(slips)))
+        if gamma != 0:  # at γ = 0 the factor is 1 and has no derivative: this slip is the right answer
+            slips["it is the cross-entropy gradient times (1 - p_t)^γ: the factor (1 - p_t)^γ depends on the "
+                  "logits too, so its own derivative, -γ(1 - p_t)^(γ-1)·p_t·log p_t, is missing from the scale"] = \
+                modulating * (P - onehot) / n
         return {"G": slips}
     return mistakes
 

@@ -17,14 +17,14 @@ curve by one comparison per distinct score, and the AUC as the trapezoid area un
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from ..check import Check, Status
 from ..environment import generator, seed_from_env
 from ..learner_code import call
-from .class_checks import ClassChecks
+from .class_checks import ClassChecks, combine_rows
 
 LESSON = "03_mlp_by_hand_digits"
 THRESHOLD = 0.5
@@ -265,12 +265,10 @@ class EvaluationExercise(ClassChecks):
         return rows
 
     def _combine(self, name: str, rows: list[Check]) -> Check:
-        failed = next((row for row in rows if not row.passed), None)
-        if failed is None:
-            return Check(name, Status.CORRECT, f"right on all {len(rows)} cases ({', '.join(r.label for r in rows)})")
-        others = [row.label for row in rows if not row.passed and row is not failed]
-        also = f" (also not correct: {', '.join(others)})" if others else ""
-        return Check(name, failed.status, f"{failed.label}: {failed.reason}{also}")
+        combined = combine_rows(name, rows)  # a failure: the first one's reason, naming the others
+        if not combined.passed:
+            return combined
+        return replace(combined, reason=f"right on all {len(rows)} cases ({', '.join(r.label for r in rows)})")
 
 
 def evaluation_exercise(seed: int | None = None) -> EvaluationExercise:

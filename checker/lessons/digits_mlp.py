@@ -118,24 +118,27 @@ def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
                     lesson=LESSON, chain=Chain(forward, setup.params, setup.xb, setup.yb), hints=HINTS)
 
 
+def _parameters_exercise(title: str, written_by: str, forward_pass, params: dict, setup: DigitsSetup, hints: dict) -> Exercise:
+    """The four parameters' gradients of one batch, in the order a Model's backward finds them, as
+    the learner's classes (`written_by`) produce them."""
+    names = ("w2", "b2", "w1", "b1")
+    references = graph_references(forward_pass, params, setup.xb, setup.yb, names=names)
+    return Exercise(title, references, batch_size=BATCH_SIZE, written_by={f"d{name}": written_by for name in names},
+                    lesson=LESSON, chain=Chain(forward_pass, params, setup.xb, setup.yb), hints=hints)
+
+
 def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The parameters' gradients again, as your Module classes produce them."""
     setup = setup or DigitsSetup()
-    names = ("w2", "b2", "w1", "b1")  # in the order Model.backward finds them
-    references = graph_references(forward, setup.params, setup.xb, setup.yb, names=names)
-    return Exercise("Lesson 3: the backward pass as Modules", references, batch_size=BATCH_SIZE,
-                    written_by={f"d{name}": "your `Lin`, `Relu` and `Mse` classes" for name in names}, lesson=LESSON,
-                    chain=Chain(forward, setup.params, setup.xb, setup.yb), hints=HINTS)
+    return _parameters_exercise("Lesson 3: the backward pass as Modules", "your `Lin`, `Relu` and `Mse` classes",
+                                forward, setup.params, setup, HINTS)
 
 
 def refactored_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The parameters' gradients once more, from the Modules rewritten on the `Module` base class."""
     setup = setup or DigitsSetup()
-    names = ("w2", "b2", "w1", "b1")
-    references = graph_references(forward, setup.params, setup.xb, setup.yb, names=names)
-    return Exercise("Lesson 3: Modules on a base class", references, batch_size=BATCH_SIZE,
-                    written_by={f"d{name}": "your `Module` subclasses" for name in names}, lesson=LESSON,
-                    chain=Chain(forward, setup.params, setup.xb, setup.yb), hints=HINTS)
+    return _parameters_exercise("Lesson 3: Modules on a base class", "your `Module` subclasses",
+                                forward, setup.params, setup, HINTS)
 
 
 CLASSIFIER_HINTS = {
@@ -149,11 +152,8 @@ CLASSIFIER_HINTS = {
 def classifier_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The classifier's parameter gradients (ten outputs, cross-entropy), from the learner's Modules."""
     setup = setup or DigitsSetup()
-    names = ("w2", "b2", "w1", "b1")
-    references = graph_references(classifier_forward, setup.classifier_params, setup.xb, setup.yb, names=names)
-    return Exercise("Lesson 3: the classifier's backward", references, batch_size=BATCH_SIZE,
-                    written_by={f"d{name}": "your `CrossEntropy` Module" for name in names}, lesson=LESSON,
-                    chain=Chain(classifier_forward, setup.classifier_params, setup.xb, setup.yb), hints=CLASSIFIER_HINTS)
+    return _parameters_exercise("Lesson 3: the classifier's backward", "your `CrossEntropy` Module",
+                                classifier_forward, setup.classifier_params, setup, CLASSIFIER_HINTS)
 
 
 def epochs() -> int:
