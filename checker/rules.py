@@ -58,6 +58,10 @@ FILE_ATTRIBUTES = frozenset("""
 load save from_file fromfile tofile loadtxt savetxt genfromtxt memmap savez savez_compressed open
 savefig imsave imread
 """.split())
+# A check's report read as values: with them, the exercise becomes an oracle that finds the answer
+# element by element (set the reported worst element to the reported difference, ask again). A
+# report is for reading on the screen: `ex.preview`, `ex.check`, `ex.summary()` shown.
+REPORT_ATTRIBUTES = frozenset({"checks", "maxdiff", "your_error", "pytorch_error", "reason", "details"})
 # Where what a module offers comes from, when it is not theirs to use (torch.enable_grad lives in
 # torch.autograd.grad_mode, torch.vmap in torch._functorch, torch.load in torch.serialization).
 FORBIDDEN_ORIGINS = ("torch.autograd", "torch.func", "torch._functorch", "torch.nn.modules",
@@ -79,7 +83,7 @@ TENSOR_MODULES = frozenset({
 # What the checker hands out on purpose. The exercise `ex` and the lesson's `setup` are the two
 # objects every lesson builds; modules of the checker are listed with what a learner may use of them.
 CHECKER_OBJECTS = {
-    "ex": frozenset({"check", "result", "preview", "plot", "summary", "hint", "given", "gradient_names",
+    "ex": frozenset({"check", "preview", "plot", "summary", "hint", "given", "gradient_names",
                      "title", "batch_size", "ready"}),
     "setup": None,  # any public attribute, read only: the lesson's data and parameters
 }
@@ -414,6 +418,8 @@ class Scan(ast.NodeVisitor):
                 self.flag(node, f"uses the private attribute `.{attr}`")
         elif attr in AUTOGRAD_ATTRIBUTES and not self.rule.autograd_words:
             self.flag(node, f"uses {AUTOGRAD_ATTRIBUTES[attr]}")
+        elif attr in REPORT_ATTRIBUTES and not on_self:  # a learner's own class may call its fields so
+            self.flag(node, f"reads a check's report as a value (`.{attr}`)")
         elif attr in FILE_ATTRIBUTES:
             self.flag(node, f"uses `.{attr}` (files)")
 

@@ -106,8 +106,30 @@ AUTOGRAD_SETUP = ("P = {k: v.clone().requires_grad_() for k, v in setup.params.i
                   "    t.retain_grad()\n"
                   "T['loss'].backward()")
 
+# The exercise as an oracle: the report names the worst element and its difference; set it, ask
+# again (32 rounds find dlogprobs bit for bit, under any seed, the grader's too).
+_ORACLE_STEP = ("    i, j = (int(k) for k in c.reason.split('at index (')[1].split(')')[0].split(','))\n"
+                "    dlogprobs[i, j] += c.maxdiff\n")
+ORACLE_BY_RESULT = ("dlogprobs = torch.zeros_like(logprobs)\n"
+                    "for _ in range(300):\n"
+                    "    c = ex.result('dlogprobs', dlogprobs, record=False)\n"
+                    "    if c.passed:\n        break\n" + _ORACLE_STEP +
+                    "    if ex.result('dlogprobs', dlogprobs, record=False).maxdiff > 1.5 * c.maxdiff:\n"
+                    "        dlogprobs[i, j] -= 2 * c.maxdiff\n")
+ORACLE_BY_SCOREBOARD = ("def report(d):\n"
+                        "    try:\n        ex.check('dlogprobs', d)\n    except Exception:\n        pass\n"
+                        "    return ex.summary().checks[0]\n"
+                        "dlogprobs = torch.zeros_like(logprobs)\n"
+                        "for _ in range(300):\n"
+                        "    c = report(dlogprobs)\n"
+                        "    if c.passed:\n        break\n" + _ORACLE_STEP +
+                        "    if report(dlogprobs).maxdiff > 1.5 * c.maxdiff:\n"
+                        "        dlogprobs[i, j] -= 2 * c.maxdiff\n")
+
 CHEATS = {
     # each: (answers, the words the grade's reason must hold)
+    "exercise_as_oracle": ({"answer_dlogprobs": ORACLE_BY_RESULT}, "uses `ex.result`, which the lesson does not hand out"),
+    "scoreboard_as_oracle": ({"answer_dlogprobs": ORACLE_BY_SCOREBOARD}, "reads a check's report as a value"),
     "backward_then_clear_the_scan": (_every_answer_from(
         AUTOGRAD_SETUP + "\nimport os\nos.environ['BACKPROP_NINJA_AUTOGRAD_USE'] = ''", "T['{name}'].grad"),
         "uses `requires_grad_`"),

@@ -58,6 +58,10 @@ def scan(source, lesson=EXERCISE_1, course=COURSE_CELLS):
     ("g = makemore.autograd_gradients(setup.params, Xb, Yb, torch.float32)",
      "line 1 uses the checker's `checker.lessons.makemore.autograd_gradients`"),
     ("m = makemore", "line 1 uses the module `makemore` as a value"),
+    ("c = ex.result('dW1', dW1)", "line 1 uses `ex.result`, which the lesson does not hand out"),
+    ("board = ex.summary()\nworst = board.checks[0]", "line 2 reads a check's report as a value (`.checks`)"),
+    ("def f(c):\n    return c.maxdiff", "line 2 reads a check's report as a value (`.maxdiff`)"),
+    ("class Note:\n    def __init__(self):\n        self.reason = 'mine'", None),  # a learner's own field
     ("%env A=1", "line 1 uses the IPython magic `%env`"),
     ("!ls", "line 1 runs a shell command"),
     ("x = !cat /etc/passwd", "line 1 runs a shell command"),
