@@ -42,6 +42,7 @@ c.CsvExportPlugin.to = "nbgrader_export.csv"
 c.Autograde.autograde_preprocessors = [
     "checker.grading.preprocessors.LocateHiddenTests",
     "checker.grading.preprocessors.CourseExecute",
+    "checker.grading.judge.JudgeAnswers",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -51,7 +52,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.CourseExecute.seed = 1_000_003  # not the lessons' default: numbers copied from a learner's run fail
+# Grading seeds are secret, one per student: .grading_secret beside the gradebook (checker/grading/seeds.py).
+# c.CourseExecute.seed = 12345 would give every student the same one.
 c.CourseExecute.timeout = 120  # seconds per cell: an infinite loop costs its cell, not the whole run
 # A step that is right given the learner's own earlier answers (error carried forward): "full"
 # credit, "half" or "none" (as if it were wrong). make grade GRADE_ARGS="--carried-credit half".

@@ -131,7 +131,7 @@ class Exercise:
         if not wrong:
             return check  # the upstream is right: this step is wrong in itself
         reference = self.chain.given(name, {c: self._answers[c] for c in consumers})
-        if reference is None:
+        if reference is None or self._degenerate(name, reference):
             return check
         given = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
                         allow_keepdim=self._allow_keepdim, n=self.batch_size)
@@ -144,6 +144,20 @@ class Exercise:
             f"right given your {yours_upstream}: this is autograd's own step from "
             f"{'it' if len(wrong) == 1 else 'them'} ({given.reason}). It differs from autograd only because "
             f"d{first}, earlier in the backward pass, is wrong: fix d{first}, then check the steps after it again"))
+
+    def _degenerate(self, name: str, reference: Reference) -> bool:
+        """Whether a step given the learner's upstream shows no work: what it should be is met by
+        zeros or by one constant anyway (zeros upstream give zeros here). Such a step earns no
+        carried credit, so a sheet of zeros scores only the steps whose true gradient is zero."""
+        truth = reference.truth if reference.truth is not None else reference.expected.double()
+        # one number is only ever a constant: for a scalar step, zero alone shows no work
+        constants = (0.0,) if truth.numel() <= 1 else (0.0, truth.mean().item())
+        for constant in constants:
+            trivial = torch.full_like(reference.expected, constant)
+            if compare(f"d{name}", trivial, reference.expected, reference.truth, of=name,
+                       allow_keepdim=self._allow_keepdim).passed:
+                return True
+        return False
 
     def _first_wrong(self, name: str) -> str:
         """The step nearest the loss, among those this one depends on, that is wrong in itself."""

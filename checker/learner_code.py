@@ -8,6 +8,7 @@ read back from the kernel's input history.
 """
 
 import ast
+import contextlib
 import inspect
 import json
 import os
@@ -46,8 +47,37 @@ def _signature(function) -> str:
         return "(...)"
 
 
+_graded_history: list | None = None  # set by the grader while it judges a notebook's answers
+
+
+@contextlib.contextmanager
+def graded_history(sources: list[str]):
+    """In the grader (checker/grading/judge.py): the notebook's cells so far stand for the kernel's
+    history, so `typed_in_number` reads what the learner submitted. Broken rules are ApplyRules'
+    business there, so `broken_rule` says nothing."""
+    global _graded_history
+    _graded_history = [_as_python(source) for source in sources]
+    try:
+        yield
+    finally:
+        _graded_history = None
+
+
+def _as_python(source: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # not even IPython can read it: the scan still sees the raw text
+        return source
+
+
 def _history() -> list[str]:
     """The cells this kernel has run, oldest first, as Python (IPython keeps them transformed)."""
+    if _graded_history is not None:
+        return list(_graded_history)
     try:
         from IPython import get_ipython
     except ImportError:
@@ -82,7 +112,7 @@ def broken_rule(lesson: str) -> str | None:
     as the grader will find it; None if none does, if the lesson's notebook is not beside the kernel
     (then the learner's cells cannot be told from the course's, and nobody is accused), or in a graded
     kernel (environment.graded)."""
-    if graded():  # the grader decides, outside this kernel
+    if graded() or _graded_history is not None:  # the grader decides, from the submitted notebook
         return None
     course = _course_cells(Path(os.getcwd()))
     if not course:

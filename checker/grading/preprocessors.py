@@ -34,18 +34,18 @@ from traitlets import Bool, Enum, Integer
 
 from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
 from ..rules import flagged_checks
-from . import sandbox
+from . import sandbox, seeds
 from .credit import credited_outputs
 from .verify import KEY_ENV_VAR
 from .warm_kernels import SandboxedKernelManager, WarmKernelManager
 
 CHECKER_PACKAGE = Path(__file__).resolve().parents[1]  # the folder of `checker` itself
-GRADING_SEED = 1_000_003  # not the lessons' default: answers copied from a learner's run fail
 # The line of every hidden test that finds the checker; in the solutions (run by nbval) it asks
 # the kernel, in grading it is replaced by the grader's own folder.
 HIDDEN_TESTS_LOCATOR = '_folder = __import__("checker").__path__[0]'
 # Every sandboxed kernel's private folder (connection file, sockets) is in here, hidden from all of them.
 KERNELS_FOLDER = Path(tempfile.gettempdir()) / f"backprop-ninja-kernels-{os.getuid()}"
+RESOURCES = "backprop_ninja"  # what the course's steps tell each other in nbgrader's resources
 FLAG = "FlaggedByGrader"  # the error name a flagged check shows on the feedback page
 OUT_OF_TIME = "NotebookTimeBudget"  # the error of cells not run once the notebook's time was up
 
@@ -62,7 +62,8 @@ class CourseExecute(Execute):
     settings of the course's (a BACKPROP_NINJA_* variable in the shell that started nbgrader); it
     runs sandboxed (sandbox.py); the whole notebook has a time budget, its output a size cap."""
 
-    seed = Integer(GRADING_SEED, help="the seed every lesson draws its data and parameters from").tag(config=True)
+    seed = Integer(None, allow_none=True, help="one grading seed for every student; by default (None) each "
+                   "student's own secret seed in this course (seeds.py)").tag(config=True)
     fast = Bool(True, help="training loops run their short version (Exercise 4: 4,000 steps)").tag(config=True)
     warm_kernels = Bool(True, help="fork each kernel from a zygote that has imported torch").tag(config=True)
     sandbox = Bool(True, help="sandbox every kernel (Landlock, limits); refuse to grade where that is impossible").tag(config=True)
@@ -93,7 +94,7 @@ class CourseExecute(Execute):
     # the kernel's environment and sandbox ---------------------------------------------------------
     def kernel_environment(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPROP_NINJA_")}
-        env.update({SEED_ENV_VAR: str(self.seed), GRADED_ENV_VAR: "1", "OMP_NUM_THREADS": "1"})
+        env.update({SEED_ENV_VAR: str(self._seed), GRADED_ENV_VAR: "1", "OMP_NUM_THREADS": "1"})
         env[KEY_ENV_VAR] = secrets.token_hex(8)  # the hidden tests' private checker, under a name nobody knows
         if self.fast:
             env["BACKPROP_NINJA_FAST"] = "1"
@@ -112,6 +113,13 @@ class CourseExecute(Execute):
                 own_network=sandbox.network_namespaces()))
         return env
 
+    def grading_seed(self, resources: dict) -> int:
+        """The configured seed, or else this student's secret seed in this course (seeds.py)."""
+        if self.seed is not None:
+            return self.seed
+        course = Path(self.config.CourseDirectory.get("root") or os.getcwd()).resolve()
+        return seeds.seed_for(course, resources.get("nbgrader", {}).get("student") or "")
+
     # nbclient starts kernels through both (the sync one is not a call of the async override)
     def start_new_kernel(self, **kwargs):
         return super().start_new_kernel(**kwargs, env=self.kernel_environment())
@@ -125,6 +133,9 @@ class CourseExecute(Execute):
             raise RuntimeError(f"Grading kernels cannot be sandboxed on this machine: {missing}. "
                                "Grade elsewhere, or without the sandbox (make grade --no-sandbox, or "
                                "c.CourseExecute.sandbox = False) on a machine you trust with the submissions.")
+        self._seed = self.grading_seed(resources)
+        # the judge (judge.py) rebuilds the references from these
+        resources.setdefault(RESOURCES, {}).update(seed=self._seed, fast=self.fast)
         self._started, self._cell_timeout = time.monotonic(), self.timeout
         self._output_bytes, self._output_cut = 0, False
         try:

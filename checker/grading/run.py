@@ -26,9 +26,9 @@ from pathlib import Path
 from . import nbgrader_speedups  # first: it keeps nbformat's import fast
 
 import nbformat  # noqa: E402
-from . import sandbox
+from . import sandbox, seeds
 from .notebooks import nbgrader_meta, tool_environment
-from .preprocessors import CHECKER_PACKAGE, FLAG, GRADING_SEED, OUT_OF_TIME  # noqa: F401 (GRADING_SEED re-exported)
+from .preprocessors import CHECKER_PACKAGE, FLAG, OUT_OF_TIME
 
 GRADES_FILE = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
@@ -251,7 +251,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
-    parser.add_argument("--seed", type=int, help="the grading seed (default: nbgrader_config.py's)")
+    parser.add_argument("--seed", type=int, help="one grading seed for every student (default: each student's secret seed)")
     parser.add_argument("--cell-timeout", type=int, help="seconds a cell may run (default: nbgrader_config.py's)")
     parser.add_argument("--cold-kernels", action="store_true",
                         help="start every kernel from scratch instead of forking it from a warm zygote")
@@ -286,8 +286,9 @@ def main(argv=None) -> int:
     os.environ["PATH"] = env["PATH"]  # nbgrader runs alembic when it creates the gradebook
     assignments = sorted({a for _, a in todo})
     register_gradebook(root, assignments, sorted({s for s, _ in todo}))
-    seed = settings.get("seed", course_config(root).CourseExecute.get("seed", GRADING_SEED))
-    print(f"Grading {len(todo)} submissions, {args.jobs} at a time (seed {seed}).", flush=True)
+    fixed = settings.get("seed", course_config(root).CourseExecute.get("seed"))
+    seed = f"seed {fixed} for everyone" if fixed is not None else f"each student's secret seed, from {seeds.SECRET_FILE}"
+    print(f"Grading {len(todo)} submissions, {args.jobs} at a time ({seed}).", flush=True)
     outcomes = []
     workers = ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_start_worker, initargs=(root, env, settings))

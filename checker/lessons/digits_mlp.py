@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from ..chain import Chain
 from ..data import load_digits
 from ..environment import fast_mode, generator, seed_from_env
+from ..handout import exercise_factory
 from ..exercise import Exercise
 from ..references import graph_references
 
@@ -110,6 +111,7 @@ HINTS = {
 }
 
 
+@exercise_factory("digits_mlp:gradients_exercise")
 def gradients_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """d loss / d every intermediate and parameter of one batch, from the float32 and float64 autograd."""
     setup = setup or DigitsSetup()
@@ -127,6 +129,7 @@ def _parameters_exercise(title: str, written_by: str, forward_pass, params: dict
                     lesson=LESSON, chain=Chain(forward_pass, params, setup.xb, setup.yb), hints=hints)
 
 
+@exercise_factory("digits_mlp:modules_exercise")
 def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The parameters' gradients again, as your Module classes produce them."""
     setup = setup or DigitsSetup()
@@ -134,6 +137,7 @@ def modules_exercise(setup: DigitsSetup | None = None) -> Exercise:
                                 forward, setup.params, setup, HINTS)
 
 
+@exercise_factory("digits_mlp:refactored_exercise")
 def refactored_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The parameters' gradients once more, from the Modules rewritten on the `Module` base class."""
     setup = setup or DigitsSetup()
@@ -149,6 +153,7 @@ CLASSIFIER_HINTS = {
 }
 
 
+@exercise_factory("digits_mlp:classifier_exercise")
 def classifier_exercise(setup: DigitsSetup | None = None) -> Exercise:
     """The classifier's parameter gradients (ten outputs, cross-entropy), from the learner's Modules."""
     setup = setup or DigitsSetup()

@@ -13,6 +13,7 @@ import torch
 
 from ..chain import Chain
 from ..data import load_names
+from ..handout import exercise_factory
 from ..exercise import Exercise, Reference
 from ..references import graph_gradients, graph_references
 from ..environment import DEFAULT_SEED, SEED_ENV_VAR, seed_from_env  # noqa: F401 (re-exported)
@@ -287,6 +288,7 @@ HINTS_3 = {
 }
 
 
+@exercise_factory("exercise1")
 def exercise1(setup: MakemoreSetup) -> Exercise:
     """Exercise 1: the gradient of every parameter and intermediate, one atomic step at a time.
     Shapes that differ only by a size-1 dimension pass with a note, as the original solution's
@@ -300,16 +302,23 @@ def exercise1(setup: MakemoreSetup) -> Exercise:
                     chain=Chain(forward, setup.params, setup.Xb, setup.Yb), hints=HINTS_1)
 
 
+@exercise_factory("exercise2")
 def exercise2(setup: MakemoreSetup) -> Exercise:
     """Exercise 2: dlogits of the whole cross-entropy in one expression."""
     return Exercise("Exercise 2: cross-entropy in one go", _references(setup, ["logits"]),
                     batch_size=setup.batch_size, lesson=LESSONS[2], hints=HINTS_2)
 
 
+def _given_dhpreact(setup: MakemoreSetup) -> dict:
+    """The gradient Exercise 3 hands the learner: autograd's dhpreact, its input, not its answer."""
+    return {"dhpreact": autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)["hpreact"]}
+
+
+@exercise_factory("exercise3", given=_given_dhpreact)
 def exercise3(setup: MakemoreSetup) -> Exercise:
     """Exercise 3: dhprebn through the whole batchnorm in one expression, given dhpreact."""
     references = _references(setup, ["hprebn", "bngain", "bnbias"])
-    incoming = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)["hpreact"]
+    incoming = _given_dhpreact(setup)["dhpreact"]
     references["hprebn"] = replace(references["hprebn"], mistakes={
         "that is the batchnorm gradient for the biased variance (divided by n); this layer divides "
         "by n-1 (Bessel's correction), which changes the factor in front of bnraw":

@@ -8,8 +8,10 @@ baseline a manual step is timed against, and `FastStep` is the "going further" m
 import torch
 import torch.nn.functional as F
 
-from ..environment import FAST_ENV_VAR, fast_mode  # noqa: F401 (FAST_ENV_VAR re-exported)
+from ..check import Check, Status
+from ..environment import FAST_ENV_VAR, fast_mode, graded  # noqa: F401 (FAST_ENV_VAR re-exported)
 from ..exercise import Exercise
+from ..handout import exercise_factory
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references, autograd_gradients
 
 LESSON = "07_makemore_training"  # its folder in solutions/ and lessons/: the rules its checks apply
@@ -54,12 +56,60 @@ def forward(params: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
                 bnraw=bnraw, hpreact=hpreact, h=h, logits=logits, loss=loss)
 
 
+def _given_demb(setup: MakemoreSetup) -> dict:
+    """The gradient Exercise 4 hands the learner for the embedding's backward: autograd's demb."""
+    return {"demb": autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32, forward)["emb"]}
+
+
+@exercise_factory("exercise4", given=_given_demb)
 def exercise4(setup: MakemoreSetup) -> Exercise:
     """One step's gradients for all 7 parameters, and the embedding backward given demb."""
     references = _references(setup, PARAMETER_NAMES, forward_pass=forward)
-    demb = autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32, forward)["emb"]
-    return Exercise("Exercise 4: your backward, ready to train", references, given={"demb": demb},
-                    batch_size=setup.batch_size, lesson=LESSON)
+    return TrainingExercise("Exercise 4: your backward, ready to train", references, given=_given_demb(setup),
+                            batch_size=setup.batch_size, lesson=LESSON, setup=setup)
+
+
+class TrainingExercise(Exercise):
+    """Exercise 4's gradients, and its result: `result("training", params)` judges the trained
+    parameters themselves (the grader computes the loss from them, never from the learner's
+    `lossi` or `val_loss`)."""
+
+    def __init__(self, *args, setup: MakemoreSetup, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._setup = setup
+
+    def result(self, label, yours, *, record: bool = True) -> Check:
+        if label != "training":
+            return super().result(label, yours, record=record)
+        return trained_result(yours, self._setup)
+
+
+def trained_result(params, setup: MakemoreSetup) -> Check:
+    """Whether `params` ({name: tensor} for the 7 parameters) are trained: in fast mode a training
+    loss below FAST_LOSS_BELOW, in full mode a validation loss of at most FULL_VAL_LOSS, both on
+    the whole split with batchnorm calibrated on the training set."""
+    shapes = {k: tuple(v.shape) for k, v in setup.params.items()}
+    if not isinstance(params, dict) or set(params) != set(PARAMETER_NAMES) or any(
+            not isinstance(params[k], torch.Tensor) or tuple(params[k].shape) != shapes[k]
+            or not params[k].is_floating_point() for k in PARAMETER_NAMES):
+        return Check("training", Status.NOT_DONE, "not trained yet: `params` is not the dict of the 7 trained "
+                     "parameters (C, W1, b1, W2, b2, bngain, bnbias) with their shapes; finish backward above, "
+                     "then run the training cells.")
+    params = {k: params[k].detach().float() for k in PARAMETER_NAMES}
+    if not all(bool(torch.isfinite(t).all()) for t in params.values()):
+        return Check("training", Status.WRONG, "the trained parameters hold NaN or Inf: the training diverged; "
+                     "check your backward's gradients and the learning rate.")
+    bnmean, bnvar = calibrate_batchnorm(params, setup.Xtr)
+    if fast_mode():
+        loss = evaluate(params, setup.Xtr, setup.Ytr, bnmean, bnvar)
+        verdict = f"fast mode: training loss {loss:.4f} (goal: below {FAST_LOSS_BELOW})"
+        passed = loss < FAST_LOSS_BELOW
+    else:
+        loss = evaluate(params, setup.Xdev, setup.Ydev, bnmean, bnvar)
+        verdict = f"validation loss {loss:.4f} (goal: at most {FULL_VAL_LOSS})"
+        passed = loss <= FULL_VAL_LOSS
+    return Check("training", Status.CORRECT if passed else Status.WRONG,
+                 ("trained: " if passed else "not there yet: ") + verdict + ", computed from your parameters")
 
 
 def manual_step(params: dict, Xb, Yb, lr: float, backward) -> torch.Tensor:
@@ -206,6 +256,8 @@ def check_training(lossi: list, val_loss: float | None) -> None:
     FULL_VAL_LOSS. Prints one sentence; raises CheckFailed if the goal was missed."""
     from ..errors import CheckFailed
 
+    if graded():  # the grader computes the result from the trained parameters (TrainingExercise)
+        return
     if not lossi or val_loss is None:
         raise CheckFailed("not trained yet: finish backward above, then run the training cells.")
     if fast_mode():
