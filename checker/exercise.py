@@ -131,7 +131,7 @@ class Exercise:
         if not wrong:
             return check  # the upstream is right: this step is wrong in itself
         reference = self.chain.given(name, {c: self._answers[c] for c in consumers})
-        if reference is None or self._degenerate(name, reference):
+        if reference is None or self._degenerate(name, yours, reference):
             return check
         given = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
                         allow_keepdim=self._allow_keepdim, n=self.batch_size)
@@ -145,17 +145,22 @@ class Exercise:
             f"{'it' if len(wrong) == 1 else 'them'} ({given.reason}). It differs from autograd only because "
             f"d{first}, earlier in the backward pass, is wrong: fix d{first}, then check the steps after it again"))
 
-    def _degenerate(self, name: str, reference: Reference) -> bool:
+    def _degenerate(self, name: str, yours, given: Reference) -> bool:
         """Whether a step given the learner's upstream shows no work: what it should be is met by
-        zeros or by one constant anyway (zeros upstream give zeros here). Such a step earns no
-        carried credit, so a sheet of zeros scores only the steps whose true gradient is zero."""
-        truth = reference.truth if reference.truth is not None else reference.expected.double()
-        # one number is only ever a constant: for a scalar step, zero alone shows no work
-        constants = (0.0,) if truth.numel() <= 1 else (0.0, truth.mean().item())
-        for constant in constants:
-            trivial = torch.full_like(reference.expected, constant)
-            if compare(f"d{name}", trivial, reference.expected, reference.truth, of=name,
-                       allow_keepdim=self._allow_keepdim).passed:
+        zeros (zeros upstream give zeros here), or the answer is one constant repeated that meets
+        it, while autograd's own gradient is met by neither. Such a step earns no carried credit,
+        so a sheet of zeros, or of constants, scores only the steps whose true gradient is zero
+        (those pass against autograd itself). Real work that lands near a constant keeps its
+        credit: its float32 rounding differs from element to element."""
+        candidates = [torch.zeros_like(given.expected)]
+        flat = torch.as_tensor(yours).detach().reshape(-1)
+        if flat.numel() > 1 and bool((flat == flat[0]).all()):
+            candidates.append(torch.full_like(given.expected, flat[0].item()))
+        reference = self._references[name]
+        for trivial in candidates:
+            fits = lambda r: compare(f"d{name}", trivial, r.expected, r.truth, of=name,  # noqa: E731
+                                     allow_keepdim=self._allow_keepdim).passed
+            if fits(given) and not fits(reference):
                 return True
         return False
 

@@ -61,11 +61,11 @@ def encode(value, depth: int = 0):
 
 
 def _encode_tensor(tensor: torch.Tensor) -> dict:
+    # torch.Tensor's own methods, called on the tensor: a subclass's overrides are never run
     with torch._C.DisableTorchFunctionSubclass():
-        plain = torch.Tensor._make_subclass(torch.Tensor, tensor.detach()) if type(tensor) is not torch.Tensor \
-            else tensor.detach()
+        plain = torch.Tensor._make_subclass(torch.Tensor, torch.Tensor.detach(tensor))
         described = {"kind": "tensor", "dtype": str(plain.dtype).removeprefix("torch."), "shape": list(plain.shape),
-                     "requires_grad": bool(tensor.requires_grad), "device": plain.device.type}
+                     "requires_grad": bool(torch.Tensor.requires_grad.__get__(tensor)), "device": plain.device.type}
         if plain.device.type != "cpu" or plain.is_sparse or plain.dtype in (torch.bfloat16, torch.complex32) \
                 or plain.is_quantized or plain.numel() > 4_000_000:
             return {**described, "data": None}

@@ -81,10 +81,12 @@ def test_one_slip_costs_one_step(setup, step, catalogued):
 
     def slip(ns):
         """The catalogued slip where it keeps the shape (a wrong shape is refused before any
-        judging), else the answer doubled; for the two gradients that are zero, a small offset."""
+        judging) and is not all zeros (steps given zeros show no work: they earn no carried
+        credit, see the sheet of zeros below), else the answer doubled; for the two gradients
+        that are zero, a small offset."""
         right = ns[f"d{step}"]
         wrong = catalogued(lesson).to(torch.float32) if catalogued is not None else None
-        if wrong is None or wrong.shape != right.shape:
+        if wrong is None or wrong.shape != right.shape or not bool(wrong.any()):
             wrong = 2 * right
         return wrong if (wrong - right).abs().max() > 1e-3 else right + 0.01
 
@@ -190,3 +192,36 @@ def test_memory_shared_without_an_in_place_change_is_not_pointed_out():
     assert exercise.result("dq", dq).passed
     dm = dq  # a sum hands its gradient on: the same tensor is right, and nothing rewrote dq
     assert "same memory" not in exercise.result("dm", dm).reason
+
+
+def _true_zero_steps(exercise) -> set:
+    return {name for name, reference in exercise._references.items() if not bool(reference.truth.abs().max() > 1e-6)}
+
+
+@pytest.mark.parametrize("build", [lambda: makemore.exercise1(makemore.MakemoreSetup()),
+                                   lambda: digits_mlp.gradients_exercise(), lambda: chain_rule.graph_exercise()],
+                         ids=["exercise 1", "lesson 3", "lesson 1's graph"])
+def test_a_sheet_of_zeros_scores_only_the_steps_whose_true_gradient_is_zero(build):
+    """Carried credit pays for real work: zeros upstream make every later step 'right given' zeros,
+    and that shows nothing (Exercise._degenerate)."""
+    exercise = build()
+    passed = set()
+    for name, reference in exercise._references.items():
+        result = exercise.result(f"d{name}", torch.zeros_like(reference.expected))
+        assert result.status is not Status.CARRIED, name
+        if result.passed:
+            passed.add(name)
+    assert passed == _true_zero_steps(exercise)
+
+
+def test_a_constant_that_fits_the_step_anyway_earns_no_carried_credit(setup):
+    """Upstream answers that make a step's expected value one constant (dbnbias given a constant
+    dhpreact) do not let a constant answer through as 'right given earlier answers'."""
+    exercise = makemore.exercise1(setup)
+    answers = answers_with_a_slip(setup, "C", lambda ns: ns["dC"])
+    for name in makemore.GRADIENT_ORDER[: makemore.GRADIENT_ORDER.index("hpreact")]:
+        exercise.result(f"d{name}", answers[name])
+    constant = torch.full_like(answers["hpreact"], 0.5)  # a wrong dhpreact, constant everywhere
+    assert exercise.result("dhpreact", constant).status is Status.WRONG
+    dbnbias = constant.sum(0, keepdim=True)  # right given that dhpreact, and a constant itself
+    assert exercise.result("dbnbias", dbnbias).status is Status.WRONG

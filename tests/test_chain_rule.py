@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from checker import Status
 from checker.lessons import chain_rule
-from checker.grading.run import GRADING_SEED
+GRADING_SEED = 1_000_003  # a seed other than the lessons' own, as the grader draws
 
 
 def focal_grad(G, C, gamma):

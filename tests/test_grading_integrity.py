@@ -59,7 +59,7 @@ def make_grade(course):
     # scratch folder is its own autograded/<student>/<lesson>/), a submission's timestamp.txt, and
     # the course's exchange folder
     written = {p for p in files(course) - before
-               if p.parts[0] not in ("autograded", "feedback", "exchange") and str(p) not in ("gradebook.db", "grades.csv")
+               if p.parts[0] not in ("autograded", "feedback", "exchange") and str(p) not in ("gradebook.db", "grades.csv", ".grading_secret")
                and not (p.parts[0] == "submitted" and p.name == "timestamp.txt")}
     with open(course / "grades.csv") as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}, written
@@ -112,6 +112,7 @@ def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, course, tmp_
 def test_the_lessons_own_seed_from_the_shell_does_not_reach_a_graded_kernel(course, tmp_path):
     """Numbers typed in from the learner's own run fail under the grader's seed, on every path."""
     from checker.grading.preprocessors import CourseExecute
+    from checker.grading.seeds import seed_for
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
@@ -121,8 +122,8 @@ def test_the_lessons_own_seed_from_the_shell_does_not_reach_a_graded_kernel(cour
     try:
         for warm in (True, False):
             executed, _ = CourseExecute(kernel_name="backprop-ninja", warm_kernels=warm).preprocess(
-                nb, {"metadata": {"path": str(tmp_path)}})
-            assert executed.cells[0].outputs[0]["text"].split() == ["1000003", "1"]
+                nb, {"metadata": {"path": str(tmp_path)}, "nbgrader": {"student": "alice"}})
+            assert executed.cells[0].outputs[0]["text"].split() == [str(seed_for(ROOT, "alice")), "1"]
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)

@@ -96,6 +96,9 @@ def trained_result(params, setup: MakemoreSetup) -> Check:
                      "parameters (C, W1, b1, W2, b2, bngain, bnbias) with their shapes; finish backward above, "
                      "then run the training cells.")
     params = {k: params[k].detach().float() for k in PARAMETER_NAMES}
+    if all(torch.equal(params[k], setup.params[k]) for k in PARAMETER_NAMES):
+        return Check("training", Status.NOT_DONE, "not trained yet: `params` are still the initial parameters; "
+                     "finish backward above, then run the training cells.")
     if not all(bool(torch.isfinite(t).all()) for t in params.values()):
         return Check("training", Status.WRONG, "the trained parameters hold NaN or Inf: the training diverged; "
                      "check your backward's gradients and the learning rate.")
