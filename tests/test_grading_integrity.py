@@ -54,7 +54,7 @@ def files(folder: Path) -> set:
 @pytest.fixture(scope="module")
 def make_grade(course):
     before = files(course)
-    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 30")
+    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 30", timeout=1500)
     # what grading itself writes: the gradebook, grades.csv, autograded/ and feedback/ (each kernel's
     # scratch folder is its own autograded/<student>/<lesson>/), a submission's timestamp.txt, and
     # the course's exchange folder

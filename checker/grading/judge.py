@@ -22,7 +22,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .. import learner_code
-from ..check import Status
+from ..check import Check, Status
 from ..environment import FAST_ENV_VAR, SEED_ENV_VAR
 from ..handout import ANSWER_MIME, SUMMARY_MIME, Probed, decode
 from .credit import CARRIED
@@ -98,6 +98,10 @@ def _fresh(exercise):
     return fresh
 
 
+class Unreadable:
+    """An answer output the grader cannot read back: not one a hidden test wrote."""
+
+
 def _bundle(obj) -> dict:
     data = {"text/plain": str(obj)}
     if hasattr(obj, "_repr_html_"):
@@ -144,20 +148,27 @@ class JudgeAnswers(NbGraderPreprocessor):
 
     def _judge(self, key, label, answers, kept, exercises, seed, fast, history) -> list:
         exercise = self._exercise(key, exercises, seed, fast)
-        mine = [o["data"][ANSWER_MIME] for o in answers
-                if o["data"][ANSWER_MIME].get("exercise") == key and o["data"][ANSWER_MIME].get("label") == label]
+        handed = [o["data"][ANSWER_MIME] for o in answers]
+        mine = [h for h in handed if isinstance(h, dict) and h.get("exercise") == key and h.get("label") == label]
         printed = [o for o in kept if o.get("output_type") in ("stream", "display_data")]
         if not mine:
             errors = [o for o in kept if o.get("output_type") == "error"]
             return printed + errors + [_error(CHECK_FAILED, f"{label}: {NOT_HANDED_IN}")]
-        answer = decode(mine[-1]["answer"])  # the hidden test's, which runs last in the cell
+        try:
+            answer = decode(mine[-1]["answer"])  # the hidden test's, which runs last in the cell
+        except Exception:  # not what a hidden test hands in: something else wrote it
+            answer = Unreadable()
         if getattr(_factory(key), "exercise_key", None) is None:  # a class or function, run by the lesson's probe
             answer = Probed(answer)
-        with learner_code.graded_history(history):
-            if hasattr(exercise, "_report"):  # a class's checks: a table of rows
-                check, table = exercise._report(label, answer, True)
-            else:
-                check, table = exercise.result(label, answer), None
+        try:
+            with learner_code.graded_history(history):
+                if hasattr(exercise, "_report"):  # a class's checks: a table of rows
+                    check, table = exercise._report(label, answer, True)
+                else:
+                    check, table = exercise.result(label, answer), None
+        except Exception as error:  # the grader's own fault: this answer is not judged, the others are
+            check, table = Check(label, Status.INVALID, f"the grader could not judge this answer "
+                                                        f"({type(error).__name__}: {error})"), None
         report = [_display(table or check)]
         if check.passed:
             return report + printed
