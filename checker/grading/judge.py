@@ -31,6 +31,8 @@ HIDDEN_CALL = re.compile(r'_hidden\["hidden_check"\]\(\s*"([^"]+)"\s*,\s*"([^"]+
 CHECK_FAILED = "CheckFailed"
 NOT_HANDED_IN = ("no answer reached the grader: this cell stopped before its hidden test handed your answer "
                  "in (the error above says why), or a cell above kept it from running")
+MORE_THAN_ONE = ("more than one answer reached the grader from this cell; its hidden test hands in one, so "
+                 "another came from code of yours (an IPython hook or display): take it out")
 _FAILURE_PHRASE = {Status.WRONG: "is not correct yet", Status.NOT_DONE: "is not done yet",
                    Status.INVALID: "cannot be checked yet"}
 
@@ -150,10 +152,15 @@ class JudgeAnswers(NbGraderPreprocessor):
         exercise = self._exercise(key, exercises, seed, fast)
         handed = [o["data"][ANSWER_MIME] for o in answers]
         mine = [h for h in handed if isinstance(h, dict) and h.get("exercise") == key and h.get("label") == label]
-        printed = [o for o in kept if o.get("output_type") in ("stream", "display_data")]
+        # what the cell printed, stderr too (a warning from PyTorch is no verdict): the grader's
+        # report decides, and nbgrader would score any stderr in a check cell 0
+        printed = [NotebookNode({**o, "name": "stdout"}) if o.get("output_type") == "stream" else o
+                   for o in kept if o.get("output_type") in ("stream", "display_data")]
         if not mine:
             errors = [o for o in kept if o.get("output_type") == "error"]
             return printed + errors + [_error(CHECK_FAILED, f"{label}: {NOT_HANDED_IN}")]
+        if len(mine) > 1:  # the hidden test hands in once: another came from the learner's own code
+            return printed + [_error(CHECK_FAILED, f"{label}: {MORE_THAN_ONE}")]
         try:
             answer = decode(mine[-1]["answer"])  # the hidden test's, which runs last in the cell
         except Exception:  # not what a hidden test hands in: something else wrote it
@@ -161,7 +168,7 @@ class JudgeAnswers(NbGraderPreprocessor):
         if getattr(_factory(key), "exercise_key", None) is None:  # a class or function, run by the lesson's probe
             answer = Probed(answer)
         try:
-            with learner_code.graded_history(history):
+            with learner_code.graded_history(history), _lesson_environment(seed, fast):
                 if hasattr(exercise, "_report"):  # a class's checks: a table of rows
                     check, table = exercise._report(label, answer, True)
                 else:

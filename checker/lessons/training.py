@@ -77,14 +77,15 @@ class TrainingExercise(Exercise):
     def __init__(self, *args, setup: MakemoreSetup, **kwargs):
         super().__init__(*args, **kwargs)
         self._setup = setup
+        self._fast = fast_mode()  # the goal of the run it was built for, whatever the grader's shell says
 
     def result(self, label, yours, *, record: bool = True) -> Check:
         if label != "training":
             return super().result(label, yours, record=record)
-        return trained_result(yours, self._setup)
+        return trained_result(yours, self._setup, self._fast)
 
 
-def trained_result(params, setup: MakemoreSetup) -> Check:
+def trained_result(params, setup: MakemoreSetup, fast: bool) -> Check:
     """Whether `params` ({name: tensor} for the 7 parameters) are trained: in fast mode a training
     loss below FAST_LOSS_BELOW, in full mode a validation loss of at most FULL_VAL_LOSS, both on
     the whole split with batchnorm calibrated on the training set."""
@@ -96,14 +97,19 @@ def trained_result(params, setup: MakemoreSetup) -> Check:
                      "parameters (C, W1, b1, W2, b2, bngain, bnbias) with their shapes; finish backward above, "
                      "then run the training cells.")
     params = {k: params[k].detach().float() for k in PARAMETER_NAMES}
-    if all(torch.equal(params[k], setup.params[k]) for k in PARAMETER_NAMES):
+    untouched = [k for k in PARAMETER_NAMES if torch.equal(params[k], setup.params[k])]
+    if len(untouched) == len(PARAMETER_NAMES):
         return Check("training", Status.NOT_DONE, "not trained yet: `params` are still the initial parameters; "
                      "finish backward above, then run the training cells.")
+    if untouched:  # a backward that returns zeros for some parameters trains only the others
+        return Check("training", Status.WRONG, f"not every parameter was trained: {', '.join(untouched)} "
+                     f"{'is' if len(untouched) == 1 else 'are'} still as initialised, so your backward gives "
+                     f"{'it' if len(untouched) == 1 else 'them'} no gradient; check it against the gradient checks above.")
     if not all(bool(torch.isfinite(t).all()) for t in params.values()):
         return Check("training", Status.WRONG, "the trained parameters hold NaN or Inf: the training diverged; "
                      "check your backward's gradients and the learning rate.")
     bnmean, bnvar = calibrate_batchnorm(params, setup.Xtr)
-    if fast_mode():
+    if fast:
         loss = evaluate(params, setup.Xtr, setup.Ytr, bnmean, bnvar)
         verdict = f"fast mode: training loss {loss:.4f} (goal: below {FAST_LOSS_BELOW})"
         passed = loss < FAST_LOSS_BELOW
