@@ -51,6 +51,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# What the graded kernel's guard refused (checker/grading/guard.py) stays in the autograded notebook.
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("backprop_ninja",)}
 c.CourseExecute.seed = 1_000_003  # not the lessons' default: numbers copied from a learner's run fail
 c.CourseExecute.timeout = 120  # seconds per cell: an infinite loop costs its cell, not the whole run
 # A step that is right given the learner's own earlier answers (error carried forward): "full"

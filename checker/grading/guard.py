@@ -12,8 +12,8 @@ runs. Python code cannot remove an audit hook. Standard library only: it runs be
                                                     outside the lesson's modules, files outside the
                                                     scratch folder and the course data, processes
 
-A learner's code is what IPython compiled as a cell (any cell but the grader's hidden tests, which
-carry the grader's token), and what IPython compiled on its behalf (%timeit). A library's own use
+A learner's code is what IPython compiled as a cell (any cell but the course's own: locked cells,
+checks and their hidden tests, which nbgrader restores from the sources), and what IPython compiled on its behalf (%timeit). A library's own use
 (IPython showing a traceback after the cell, torch, typing's TypeVar, namedtuple, dataclasses) is
 not the learner's. Each refusal raises `Refused` (a RuntimeError) in the learner's code and is
 appended, as one JSON line, to the channel: a file the grader made in a folder the sandbox then
@@ -30,25 +30,44 @@ import sys
 
 POLICY_ENV_VAR = "BACKPROP_NINJA_GUARD"
 MODULES = ("torch", "math", "numpy", "random", "itertools", "functools", "collections", "matplotlib", "typing",
-           "dataclasses", "enum", "time", "__future__", "checker", "IPython.display")
+           "dataclasses", "enum", "time", "__future__", "tqdm", "checker", "IPython.display")
 
-# Who may use what while a learner's code is on the stack: (end of the file's path, function) of the
-# code that asks. Each was seen running the lessons' solutions; none hands what it got to the learner.
+# Who may use what while a learner's code is on the stack: the code that asks, as (end of its file's
+# path, function), optionally followed by the code that called it. Each was seen running the
+# lessons' solutions; none hands a frame, a code object or compiled code back to the learner.
 ALLOWED = {
     "frame": {
-        ("/typing.py", "_caller"), ("/enum.py", "_missing_"), ("/enum.py", "__call__"), ("/enum.py", "_create_"),
-        ("/collections/__init__.py", "namedtuple"), ("/IPython/core/interactiveshell.py", "var_expand"),
-        ("/IPython/core/interactiveshell.py", "get_local_scope"),
+        (("/typing.py", "_caller"),), (("/enum.py", "_missing_"),), (("/enum.py", "_create_"), ("/enum.py", "__call__")),
+        (("/collections/__init__.py", "namedtuple"),),
+        (("/IPython/core/magic.py", "parse_options"), ("/IPython/core/magics/execution.py", "timeit")),
+        (("/typing_extensions.py", "_caller"),), (("/typing_extensions.py", "_has_generic_or_protocol_as_origin"),),
+        (("/IPython/core/interactiveshell.py", "var_expand"),),
+        (("/IPython/core/interactiveshell.py", "get_local_scope"),),
+        (("/ipywidgets/widgets/utils.py", "_get_frame"), ("/ipywidgets/widgets/utils.py", "deprecation")),
+        (("/torch/library.py", "__init__"),), (("/torch/library.py", "_register_fake"),),
+        (("/torch/_library/utils.py", "get_source"),),
     },
-    "code": {("/inspect.py", "_signature_from_function"), ("/inspect.py", "unwrap"), ("/functools.py", "update_wrapper")},
-    "exec": {("/collections/__init__.py", "namedtuple"), ("/dataclasses.py", "_create_fn"), ("/ast.py", "parse"),
-             ("<frozen importlib._bootstrap>", "_call_with_frames_removed"),
-             ("<frozen importlib._bootstrap_external>", "source_to_code")},
-    "import": set(), "gc": set(), "ctypes": set(), "file": set(), "process": set(), "trace": set(),
+    "code": {
+        (("/IPython/core/magic.py", "parse_options"), ("/IPython/core/magics/execution.py", "timeit")),
+        (("/inspect.py", "_has_code_flag"),), (("/inspect.py", "getfile"),), (("/inspect.py", "findsource"),),
+        (("/inspect.py", "getframeinfo"),), (("/inspect.py", "_signature_from_function"),),
+        (("/typing.py", "overload"),), (("/numpy/_utils/_inspect.py", "getargspec"),),
+        (("/torch/library.py", "__init__"),), (("/torch/fx/_symbolic_trace.py", "wrap"),),
+        (("/ipywidgets/widgets/widget.py", "_active_widgets"),), (("/ipywidgets/widgets/widget.py", "_widget_types"),),
+        (("/ipywidgets/widgets/widget.py", "widget_types"),), (("/ipywidgets/widgets/widget.py", "widgets"),),
+    },
+    "exec": {
+        (("/collections/__init__.py", "namedtuple"),), (("/dataclasses.py", "_create_fn"),), (("/ast.py", "parse"),),
+        (("/typing.py", "__init__"),), (("/typing.py", "_make_nmtuple"),),
+        (("<frozen importlib._bootstrap>", "_call_with_frames_removed"),),
+        (("<frozen importlib._bootstrap_external>", "source_to_code"),),
+    },
 }
-# IPython compiling and running what %timeit times: (file, function) anywhere between the learner's
-# frame and the compile or exec.
-ALLOWED_BETWEEN = {"exec": {("/IPython/core/magics/execution.py", "timeit")}}
+# What IPython compiles and runs for %timeit: (file, function) anywhere between the learner's frame
+# and the compile or exec; what it compiles is the learner's code from then on.
+ALLOWED_BETWEEN = {"exec": {("/IPython/core/magics/execution.py", "timeit")},
+                   # pyparsing (matplotlib's mathtext) reads its own call site and tracebacks
+                   "frame": {("/pyparsing/core.py", "*")}, "code": {("/pyparsing/core.py", "*")}}
 
 _FRAME_ATTRIBUTES = {"gi_frame", "cr_frame", "ag_frame", "tb_frame"}
 _CODE_ATTRIBUTES = {"__code__", "f_code", "gi_code", "cr_code", "ag_code"}
@@ -86,7 +105,7 @@ _WHAT = {"frame": "read a frame of the running program", "code": "read or make a
 _KINDS["object.__getattr__"] = "attribute"
 # Opened by the import machinery and the libraries while a learner's cell runs (a .pyc, a font):
 # files of Python's own installation, the checker and these, never the grader's course.
-_LIBRARY_FILES = ("/dev/null", "/proc/self/", "/sys/devices/system/cpu/", "/etc/localtime", "/usr/share/zoneinfo/")
+_LIBRARY_FILES = ("/dev/null", "/proc/self/", "/sys/devices/system/cpu/", "/etc/localtime", "/etc/fonts/", "/usr/share/")
 
 
 class Refused(RuntimeError):
@@ -105,26 +124,28 @@ def open_channel(policy: dict) -> int:
 def install(policy: dict, fd: int) -> None:
     """In a graded kernel, before any of the submission runs: install the audit hook and the import
     check, recording into the channel `fd` (open_channel). Cannot be undone."""
-    global _state
+    global _state, _sha256
     import _thread
     import builtins
+    from hashlib import sha256 as _sha256
 
     info = os.fstat(fd)
     prefixes = tuple(os.path.join(os.path.realpath(p), "") for p in policy["readable"])
     _state = {
-        "fd": fd, "id": (info.st_dev, info.st_ino), "token": policy["token"],
+        "fd": fd, "id": (info.st_dev, info.st_ino), "trusted": frozenset(policy["trusted"]),
         "scratch": tuple(os.path.join(os.path.realpath(p), "") for p in policy["scratch"]),
-        "library": prefixes + _LIBRARY_FILES, "modules": tuple(policy["modules"]),
-        "learner": set(), "hidden": set(), "sources": {}, "cell": 0,
+        "library": prefixes + _LIBRARY_FILES, "python": prefixes, "modules": tuple(policy["modules"]),
+        "learner": set(), "hidden": set(), "files": {}, "sources": {}, "cell": 0,
         "threads": None, "busy": set(), "ident": _thread.get_ident, "getframe": sys._getframe,
         "current_frames": sys._current_frames,
     }
     # `import os` of a module already loaded raises no audit event: builtins.__import__ raises ours
-    # first. Its globals hold nothing of the guard (only sys.audit and the original __import__).
+    # first. Its globals hold nothing of the guard (sys.audit, the original __import__, and builtins,
+    # which C code importing from inside it needs: PyImport_Import finds __import__ there).
     source = ("def __import__(name, globals=None, locals=None, fromlist=(), level=0):\n"
               "    _audit('backprop_ninja.import', name, level)\n"
               "    return _import(name, globals, locals, fromlist, level)\n")
-    namespace = {"_audit": sys.audit, "_import": builtins.__import__, "__builtins__": {}}
+    namespace = {"_audit": sys.audit, "_import": builtins.__import__, "__builtins__": builtins}
     exec(compile(source, __file__, "exec"), namespace)
     builtins.__import__ = namespace["__import__"]
     sys.addaudithook(_hook)
@@ -169,41 +190,52 @@ def _check(state, event, kind, args, ident):
         learner = frame  # a thread a learner's cell started: all of it is the learner's
     if learner is None and kind in ("exec", "process", "gc", "ctypes") and _called_back(frame):
         learner = frame  # a callback the learner registered with IPython (post_execute ...)
-    if learner is None:
+    if learner is None or _importing(frame, learner):
         return
-    code = frame.f_code
-    caller = (code.co_filename, code.co_name)
     if kind == "file":
         if _file_allowed(state, event, args, frame is learner):
             return
     elif kind == "import":
         if _import_allowed(state, event, args, frame, learner):
             return
-    elif kind != "hook" and _allowed(kind, caller, frame, learner):
-        if kind == "exec":
-            _mark_learner(state, args)
+    elif _allowed(state, kind, args, frame, learner):
         return
     _refuse(state, event, _detail(event, args), kind, learner)
 
 
-def _allowed(kind, caller, frame, learner) -> bool:
-    filename, function = caller
-    for suffix, name in ALLOWED.get(kind, ()):
-        if function == name and filename.endswith(suffix):
-            return True
-    between = ALLOWED_BETWEEN.get(kind)
-    if between:
+def _allowed(state, kind, args, frame, learner) -> bool:
+    for chain in ALLOWED.get(kind, ()):
         f = frame
-        while f is not None and f is not learner:
-            code = f.f_code
-            for suffix, name in between:
-                if code.co_name == name and code.co_filename.endswith(suffix):
-                    return True
+        for suffix, name in chain:
+            if f is None or f is learner or f.f_code.co_name != name or not f.f_code.co_filename.endswith(suffix):
+                break
             f = f.f_back
+        else:
+            return True
+    between = ALLOWED_BETWEEN.get(kind, ())
+    f = frame
+    while between and f is not None and f is not learner:
+        code = f.f_code
+        for suffix, name in between:
+            if (code.co_name == name or name == "*") and code.co_filename.endswith(suffix):
+                if kind == "exec":
+                    _mark_learner(state, args)
+                return True
+        f = f.f_back
     return False
 
 
 _RUN_CELL = {"run_cell_async", "_pseudo_sync_runner", "_run_cell", "run_cell"}
+
+
+def _importing(frame, learner) -> bool:
+    """Is a library module's own code running, imported by an import the guard let through?"""
+    while frame is not None and frame is not learner:
+        code = frame.f_code
+        if code.co_name == "_load_unlocked" and code.co_filename == "<frozen importlib._bootstrap>":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _is_new_cell(state, frame) -> bool:
@@ -242,7 +274,7 @@ def _new_cell(state, args):
     state["cell"] += 1
     if isinstance(source, bytes):
         source = source.decode(errors="replace")
-    hidden = isinstance(source, str) and state["token"] in source
+    hidden = isinstance(source, str) and _sha256(source.strip().encode()).hexdigest() in state["trusted"]
     (state["hidden"] if hidden else state["learner"]).add(filename)
     (state["learner"] if hidden else state["hidden"]).discard(filename)
     if isinstance(source, str):
@@ -261,10 +293,18 @@ def _mark_learner(state, args):
 
 
 def _learner_frame(state, frame):
-    """The innermost frame of a learner's code on this thread's stack, or None."""
-    learner = state["learner"]
+    """The innermost frame of a learner's code on this thread's stack, or None: a cell's, what
+    IPython compiled for a cell (%timeit), or a file outside Python's installation and the checker
+    (one the learner wrote in the scratch folder and imported)."""
+    learner, hidden, files = state["learner"], state["hidden"], state["files"]
     while frame is not None:
-        if frame.f_code.co_filename in learner:
+        filename = frame.f_code.co_filename
+        if filename in learner:
+            return frame
+        mine = files.get(filename)
+        if mine is None:
+            mine = files[filename] = filename.startswith("/") and not filename.startswith(state["python"])
+        if mine and filename not in hidden:
             return frame
         frame = frame.f_back
     return None
@@ -315,7 +355,7 @@ def _import_allowed(state, event, args, frame, learner) -> bool:
         if args[1]:  # a relative import: only a package's own modules do those
             return frame.f_back is not None and frame.f_back is not learner
         frame = frame.f_back  # the code that ran `import`, not our __import__
-        if frame is not learner:
+        if frame is not learner and frame.f_code.co_filename.startswith(state["python"] + ("<frozen ",)):
             return True  # a library importing; an import not loaded yet raises "import" too
     elif frame is not learner:
         # a module not loaded yet: a library may load what it needs, unless it is the import
@@ -325,7 +365,7 @@ def _import_allowed(state, event, args, frame, learner) -> bool:
                                                         "/importlib/" in f.f_code.co_filename or
                                                         f.f_code.co_filename == __file__):
             f = f.f_back
-        if f is not learner:
+        if f is not learner and f.f_code.co_filename.startswith(state["python"]):
             return True
     if not isinstance(name, str):
         return False
@@ -356,8 +396,8 @@ def _refuse(state, event, detail, kind, learner):
     record = {"event": event, "detail": detail, "cell": state["cell"], "line": line,
               "source": lines[line - 1].strip() if lines and 0 < line <= len(lines) else ""}
     if _DEBUG:
-        code = state["getframe"](3).f_code
-        record["caller"] = f"{code.co_filename}:{code.co_name}"
+        f = state["getframe"](3)
+        record["caller"] = f"{f.f_code.co_filename}:{f.f_code.co_name} < {f.f_back.f_code.co_filename}:{f.f_back.f_code.co_name}"
     _write(state, record)
     if _DEBUG == "observe":
         return
@@ -377,11 +417,20 @@ def _write(state, record):
         os._exit(70)  # the channel is gone: the kernel ends rather than run unrecorded
 
 
-def policy(channel: str, scratch: list[str], readable: list[str], token: str, modules=MODULES) -> dict:
+def policy(channel: str, scratch: list[str], readable: list[str], course_cells: list[str], modules=MODULES) -> dict:
     """The guard's policy, for POLICY_ENV_VAR: the channel file (made by the grader), the folders a
-    learner's code may use files in, the folders libraries read from, the hidden tests' token."""
-    return {"channel": channel, "scratch": list(scratch), "readable": list(readable), "token": token,
-            "modules": list(modules)}
+    learner's code may use files in, the folders Python and its libraries are in, and the course's
+    own cells (nbgrader restores them from the sources: locked cells, checks and their hidden tests),
+    which are not the learner's."""
+    return {"channel": channel, "scratch": list(scratch), "readable": list(readable), "modules": list(modules),
+            "trusted": sorted({cell_digest(source) for source in course_cells})}
+
+
+def cell_digest(source: str) -> str:
+    """How the guard knows a cell IPython compiles is one of the course's."""
+    import hashlib
+
+    return hashlib.sha256(source.strip().encode()).hexdigest()
 
 
 def refusals(path) -> list[dict]:

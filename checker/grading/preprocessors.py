@@ -51,18 +51,9 @@ OUT_OF_TIME = "NotebookTimeBudget"  # the error of cells not run once the notebo
 
 
 class LocateHiddenTests(NbGraderPreprocessor):
-    """Also marks each hidden test with a token of this notebook's own (a comment): the kernel's guard
-    (guard.py) lets the cells that carry it do what a learner's may not (exec the grader's verify.py)."""
-
-    def preprocess(self, nb, resources):
-        course = resources.setdefault("backprop_ninja", {})
-        course.setdefault("hidden_tests_token", secrets.token_hex(16))
-        return super().preprocess(nb, resources)
-
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and HIDDEN_TESTS_LOCATOR in cell.source:
-            token = resources["backprop_ninja"]["hidden_tests_token"]
-            cell.source = cell.source.replace(HIDDEN_TESTS_LOCATOR, f"_folder = {str(CHECKER_PACKAGE)!r}  # {token}")
+            cell.source = cell.source.replace(HIDDEN_TESTS_LOCATOR, f"_folder = {str(CHECKER_PACKAGE)!r}")
         return cell, resources
 
 
@@ -128,9 +119,9 @@ class CourseExecute(Execute):
                 # beside the kernel's private folder, in the folder the sandbox hides from every kernel
                 self._channel = self._private.with_name(self._private.name + ".guard")
                 self._channel.touch(mode=0o600)
-                token = self.resources.setdefault("backprop_ninja", {}).get("hidden_tests_token") or secrets.token_hex(16)
                 env[guard.POLICY_ENV_VAR] = json.dumps(guard.policy(
-                    str(self._channel), [str(scratch)], [str(p) for p in readable] + [sys.base_prefix], token))
+                    str(self._channel), [str(scratch)], [str(p) for p in readable] + [sys.base_prefix],
+                    course_cells(self.nb)))
         return env
 
     # nbclient starts kernels through both (the sync one is not a call of the async override)
@@ -159,7 +150,9 @@ class CourseExecute(Execute):
                 cells = {c.get("execution_count"): i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
                 for record in found:  # which of the notebook's cells was running
                     record["cell_index"] = cells.get(record["cell"])
+                # for the steps after this one, and kept in the autograded notebook (nbgrader_config.py)
                 resources.setdefault("backprop_ninja", {})["refusals"] = found
+                nb.metadata.setdefault("backprop_ninja", {})["refusals"] = found
             if self._private is not None:
                 shutil.rmtree(self._private, ignore_errors=True)
                 self._private = None
@@ -187,6 +180,14 @@ class CourseExecute(Execute):
             return None
         self._output_bytes += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+def course_cells(nb) -> list[str]:
+    """The sources of the notebook's cells that are the course's, not the learner's: the cells
+    nbgrader locks (their text, checks and hidden tests included, is restored from the sources by
+    OverwriteCells before this pipeline's steps run; a cell it does not know loses its grade_id)."""
+    return [cell.source for cell in nb.cells if cell.cell_type == "code" and
+            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") and utils.is_locked(cell)]
 
 
 def _error(name: str, reason: str) -> NotebookNode:
