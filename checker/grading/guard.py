@@ -185,6 +185,10 @@ def _check(state, event, kind, args, ident):
             frame.f_code.co_filename.endswith("/IPython/core/compilerop.py") and _is_new_cell(state, frame):
         _new_cell(state, args)
         return
+    if event == "backprop_ninja.import" and frame.f_back is not None and \
+            not _learner_file(state, frame.f_back.f_code.co_filename) and \
+            frame.f_back.f_code.co_filename.startswith(state["python"] + ("<frozen ",)):
+        return  # a library importing (the fast way out: every `import` statement comes here)
     learner = _learner_frame(state, frame)
     if learner is None and ident not in (state["threads"] or (ident,)):
         learner = frame  # a thread a learner's cell started: all of it is the learner's
@@ -296,18 +300,21 @@ def _learner_frame(state, frame):
     """The innermost frame of a learner's code on this thread's stack, or None: a cell's, what
     IPython compiled for a cell (%timeit), or a file outside Python's installation and the checker
     (one the learner wrote in the scratch folder and imported)."""
-    learner, hidden, files = state["learner"], state["hidden"], state["files"]
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if filename in learner:
-            return frame
-        mine = files.get(filename)
-        if mine is None:
-            mine = files[filename] = filename.startswith("/") and not filename.startswith(state["python"])
-        if mine and filename not in hidden:
+        if _learner_file(state, frame.f_code.co_filename):
             return frame
         frame = frame.f_back
     return None
+
+
+def _learner_file(state, filename) -> bool:
+    if filename in state["learner"]:
+        return True
+    files = state["files"]
+    mine = files.get(filename)
+    if mine is None:
+        mine = files[filename] = filename.startswith("/") and not filename.startswith(state["python"])
+    return mine and filename not in state["hidden"]
 
 
 def _path(value) -> str | None:
