@@ -114,3 +114,21 @@ def test_a_line_the_guard_did_not_write_is_reported(tmp_path):
     channel.write_text('\n{"event": "open", "detail": "/etc/passwd", "cell": 3, "line": 1, "source": "x"}\n{"event": "op')
     assert [r["event"] for r in guard.refusals(channel)] == ["open", "guard.channel"]
     assert guard.refusals(tmp_path / "none") == []
+
+
+def test_a_kernel_that_silences_the_channel_ends_instead_of_running_unrecorded(tmp_path):
+    """os.close is not audited: a learner can close every file the kernel holds, the channel with
+    them; the next refusal cannot be recorded, so the kernel ends (the grader: 'not graded')."""
+    from nbclient.exceptions import DeadKernelError
+
+    scratch = tmp_path / "autograded" / "alice" / "lesson"
+    scratch.mkdir(parents=True)
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    cells = ["import torch\nfor fd in range(3, 1024):\n    try:\n        if torch.os.fstat(fd).st_mode & 0o170000 == 0o100000:  # a file\n"
+             "            torch.os.close(fd)\n    except OSError:\n        pass",
+             "exec('x = 1')", "print('never')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    executor = CourseExecute(config=config, kernel_name="backprop-ninja", timeout=60)
+    with pytest.raises(DeadKernelError):
+        executor.preprocess(nb, {"metadata": {"path": str(scratch)}})

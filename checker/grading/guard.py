@@ -13,9 +13,11 @@ runs. Python code cannot remove an audit hook. Standard library only: it runs be
                                                     scratch folder and the course data, processes
 
 A learner's code is what IPython compiled as a cell (any cell but the course's own: locked cells,
-checks and their hidden tests, which nbgrader restores from the sources), and what IPython compiled on its behalf (%timeit). A library's own use
-(IPython showing a traceback after the cell, torch, typing's TypeVar, namedtuple, dataclasses) is
-not the learner's. Each refusal raises `Refused` (a RuntimeError) in the learner's code and is
+checks and their hidden tests, which nbgrader restores from the sources), what IPython compiled on
+its behalf (%timeit), and files the learner wrote and imported. A library's own use (IPython showing
+a traceback after the cell, torch, typing's TypeVar, namedtuple, dataclasses, a module's code while
+it is imported) is not the learner's. GUARD_DEBUG=observe in the grader's environment (maintainers
+only) records each refusal with its caller without refusing: how ALLOWED's entries were found. Each refusal raises `Refused` (a RuntimeError) in the learner's code and is
 appended, as one JSON line, to the channel: a file the grader made in a folder the sandbox then
 hides, opened (append only) before Landlock applies; the hook refuses anything that would truncate,
 reopen or rewrite it, and ends the kernel if the channel is gone (closed or replaced), so a refusal
