@@ -52,6 +52,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# What the graded kernel's guard refused (checker/grading/guard.py) stays in the autograded notebook.
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("backprop_ninja",)}
 # Grading seeds are secret, one per student: .grading_secret beside the gradebook (checker/grading/seeds.py).
 # c.CourseExecute.seed = 12345 would give every student the same one.
 c.CourseExecute.timeout = 120  # seconds per cell: an infinite loop costs its cell, not the whole run

@@ -94,8 +94,8 @@ SUBMISSIONS = {
     # dlogit_maxes and db1 are zero in exact arithmetic whatever the seed: copied numbers stay right
     "hard_coded": (hard_coded, 2, "graded", ""),
     "infinite_loop": (lambda: fill(lesson(), replace={"answer_dC": "while True:\n    pass"}), TOTAL - 1, "graded", ""),
-    "os_exit": (lambda: fill(lesson(), replace={"answer_dh": "import os\nos._exit(1)"}), 0, "not graded", "kernel died"),
-    "segfault": (lambda: fill(lesson(), replace={"answer_dh": "import ctypes\nctypes.string_at(0)"}), 0, "not graded", "kernel died"),
+    "os_exit": (lambda: fill(lesson(), replace={"answer_dh": "torch.os._exit(1)"}), 0, "not graded", "kernel died"),
+    "segfault": (lambda: fill(lesson(), replace={"answer_dh": "import numpy\nnumpy.lib.stride_tricks.as_strided(numpy.zeros(1), (8,), (1 << 40,)).sum()"}), 0, "not graded", "kernel died"),
     "edited_tests": (edited_tests, 13, "graded", ""),
     "deleted_tests": (deleted_tests, TOTAL, "graded", ""),
     "monkeypatched": (monkeypatched, 0, "flagged", "answer_dlogprobs line 2 imports the checker's `checker`"),

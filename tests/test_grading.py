@@ -59,6 +59,16 @@ def test_a_blank_lessons_checks_fail_because_they_are_not_done(scores, relpath):
         assert not_done_failure(cell.outputs), (cell.metadata["nbgrader"]["grade_id"], cell.outputs)
 
 
+@pytest.mark.parametrize("relpath", ALL, ids=str)
+def test_the_guard_refuses_nothing_of_a_lesson_answered_or_blank(scores, relpath):
+    """The guard (checker/grading/guard.py) ran in every graded kernel: the lesson's own cells, its
+    hidden tests, the reference answers and the libraries they use did nothing it refuses."""
+    course, _ = scores
+    for student in ("reference", "blank"):
+        kept = read(course / "autograded" / student / relpath).metadata.get("backprop_ninja", {})
+        assert kept.get("refusals") == [], (student, kept)
+
+
 def test_every_student_is_in_the_gradebook_before_the_workers_start(tmp_path):
     """Two workers grading one student's first two lessons at once both created the student, and the
     second failed on the gradebook's unique key ('not graded'): 4 runs in 22 of 8 blank lessons of one

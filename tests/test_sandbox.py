@@ -58,6 +58,8 @@ def probe():
 
 
 def execute(course, cells, **settings):
+    """The sandbox alone: the guard (test_guard.py) would refuse the probe's imports and files first."""
+    settings.setdefault("guard", False)
     config = Config()
     config.CourseDirectory.root = str(course)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])

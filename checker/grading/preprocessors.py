@@ -34,7 +34,7 @@ from traitlets import Bool, Enum, Integer
 
 from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
 from ..rules import flagged_checks
-from . import sandbox, seeds
+from . import guard, sandbox, seeds
 from .credit import credited_outputs
 from .verify import KEY_ENV_VAR
 from .warm_kernels import SandboxedKernelManager, WarmKernelManager
@@ -70,6 +70,8 @@ class CourseExecute(Execute):
     memory_limit_mb = Integer(4096, help="a kernel's address space").tag(config=True)
     file_limit_mb = Integer(64, help="the largest file a kernel may write").tag(config=True)
     process_limit = Integer(256, help="processes a kernel's user may have (Linux ignores it for root)").tag(config=True)
+    guard = Bool(True, help="with the sandbox, a Python audit hook refuses and records frames, exec, "
+                            "imports, files ... used by the learner's code (guard.py)").tag(config=True)
     notebook_budget = Integer(600, help="seconds the whole notebook may run; then the rest is not run").tag(config=True)
     output_limit_kb = Integer(2048, help="output kept from the whole notebook; the rest is cut").tag(config=True)
 
@@ -77,6 +79,9 @@ class CourseExecute(Execute):
         super().__init__(*args, **kwargs)
         self.kernel_manager_class = WarmKernelManager if self.warm_kernels else SandboxedKernelManager
         self._private = None  # the running kernel's private folder: its connection file and sockets
+        self._channel = None  # the guard's record of the running kernel, hidden from it
+        if "--InteractiveShell.automagic=False" not in self.extra_arguments:  # `time x = 1` is not a magic
+            self.extra_arguments = [*self.extra_arguments, "--InteractiveShell.automagic=False"]
 
     def create_kernel_manager(self):
         """The kernel's connection file (its ports and signing key) goes in a private folder no other
@@ -111,6 +116,13 @@ class CourseExecute(Execute):
                 str(scratch), str(self._private), [str(p) for p in hidden], [str(p) for p in readable],
                 self.memory_limit_mb, self.file_limit_mb, self.process_limit,
                 own_network=sandbox.network_namespaces()))
+            if self.guard:
+                # beside the kernel's private folder, in the folder the sandbox hides from every kernel
+                self._channel = self._private.with_name(self._private.name + ".guard")
+                self._channel.touch(mode=0o600)
+                env[guard.POLICY_ENV_VAR] = json.dumps(guard.policy(
+                    str(self._channel), [str(scratch)], [str(p) for p in readable] + [sys.base_prefix],
+                    course_cells(self.nb)))
         return env
 
     def grading_seed(self, resources: dict) -> int:
@@ -139,12 +151,23 @@ class CourseExecute(Execute):
         self._started, self._cell_timeout = time.monotonic(), self.timeout
         self._output_bytes, self._output_cut = 0, False
         try:
-            return super().preprocess(nb, resources, km=km)
+            nb, resources = super().preprocess(nb, resources, km=km)
         finally:
             self.timeout = self._cell_timeout
+            if self._channel is not None:
+                found = guard.refusals(self._channel)
+                self._channel.unlink(missing_ok=True)
+                self._channel = None
+                cells = {c.get("execution_count"): i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+                for record in found:  # which of the notebook's cells was running
+                    record["cell_index"] = cells.get(record["cell"])
+                # for the steps after this one, and kept in the autograded notebook (nbgrader_config.py)
+                resources.setdefault("backprop_ninja", {})["refusals"] = found
+                nb.metadata.setdefault("backprop_ninja", {})["refusals"] = found
             if self._private is not None:
                 shutil.rmtree(self._private, ignore_errors=True)
                 self._private = None
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":
@@ -168,6 +191,14 @@ class CourseExecute(Execute):
             return None
         self._output_bytes += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+def course_cells(nb) -> list[str]:
+    """The sources of the notebook's cells that are the course's, not the learner's: the cells
+    nbgrader locks (their text, checks and hidden tests included, is restored from the sources by
+    OverwriteCells before this pipeline's steps run; a cell it does not know loses its grade_id)."""
+    return [cell.source for cell in nb.cells if cell.cell_type == "code" and
+            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") and utils.is_locked(cell)]
 
 
 def _error(name: str, reason: str) -> NotebookNode:
