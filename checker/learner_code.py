@@ -123,7 +123,7 @@ def broken_rule(lesson: str) -> str | None:
         return None
     index, finding = found[0]
     first = next((line.strip() for line in history[index].splitlines() if line.strip()), "")
-    return (f"a cell you ran (`{first[:60]}`) {finding}, which this lesson's answers may not use "
+    return (f"a cell you ran (`{first[:60]}`) {finding}, which this lesson's answers may not do "
             f"({rule_for(lesson).what}): when graded, every check from that cell on scores 0. Take it out, then "
             f"restart the kernel and run the lesson again (a kernel remembers every cell it ran).")
 

@@ -1,231 +1,91 @@
-"""What a learner's own cells may use, lesson by lesson, and the scan that finds anything else.
+"""The rules of an answer: a short list of unambiguous autograd use, read from the code, never run.
 
-An allowlist, read from the code and never run: a learner's cells (answer cells and any cells they
-add) may import only the lesson's modules, call only ordinary builtins, reach only the lesson's
-modules through attributes, use the checker's objects only through what the lesson hands out
-(`ex.check`, `ex.given`, `setup.Xb`, ...), and never rebind or patch them. On top of that, autograd
-itself is named: `.grad`, `.backward(`, `requires_grad`, `grad_fn`, ... Ordinary Python stays
-allowed: loops, helpers, lambdas, comprehensions, classes, `print`, f-strings, `_private` names.
+Two outcomes; nothing else is ever flagged.
 
-The same scan runs in the grader, on the submitted notebook, and in the learner's kernel when
-they check an answer, so nobody hears of a rule first from their grade. Attribute chains that
-start at a module (`torch.os.environ`, `F.torch.autograd.grad`) are followed through the real
-modules, in this process, to see where they lead; the learner's code is never run here.
+  broke a rule  evidence that autograd, not the learner, computed something: `.grad` or `.grad_fn`
+                read from a tensor, `.backward(` called on a tensor, `requires_grad` turned on, a call
+                into `torch.autograd` or `torch.func` the lesson does not hand out, autograd's own
+                derivative formulas (`torch.ops.aten.tanh_backward`), or what the grading kernel's
+                guard refused while the notebook ran. The graded checks from that cell on score 0.
+  for review    unusual, and maybe innocent: an answer cell of lessons 04-07 that runs the lesson's
+                forward pass (numerical differentiation looks like that), `exec`/`eval`/`getattr` with
+                code or a name made at run time, a check's report read in a loop, IPython magics
+                other than timing and display. The score stands; the instructor is told.
+
+A tensor is what the code evidently makes one: the result of a torch or checker call, the lesson's
+own data (what the course's cells bind), and whatever is computed from them. A learner's own
+objects (lesson 2's `Value`, a Module with a `backward` method) are not, so their `.grad` and
+`.backward()` are theirs. Imports are not the rules' business: the kernel's guard decides those.
 """
 
 import ast
-import builtins
 import functools
-import importlib
 import re
-import string
-import types
 from dataclasses import dataclass, field
 
-CHECKER = "checker"
-
-# Builtins a learner may call; every other builtin (exec, eval, open, getattr, vars, globals,
-# __import__, breakpoint, input, ...) reaches around the rules.
-SAFE_BUILTINS = frozenset("""
-abs all any ascii bin bool bytearray bytes callable chr classmethod complex dict dir divmod enumerate
-filter float format frozenset hash help hex id int isinstance issubclass iter len list map max min next
-object oct ord pow print property range repr reversed round set slice sorted staticmethod str sum
-super tuple type zip NotImplemented Ellipsis
-""".split()) | {name for name, value in vars(builtins).items()
-                if isinstance(value, type) and issubclass(value, BaseException)}
-
-GUARDED_BUILTINS = frozenset({"exec", "eval", "compile", "open", "getattr", "setattr", "delattr", "hasattr",
-                              "globals", "locals", "vars", "__import__", "__build_class__"})
-
-# Dunder attributes that are operators and protocols (`other.__mul__(self)`, `super().__init__()`);
-# every other one (`__dict__`, `__class__`, `__globals__`, `__path__`, ...) is introspection.
-OPERATOR_DUNDERS = frozenset(f"__{name}__" for name in """
-init call repr str len getitem setitem contains iter next bool eq ne lt le gt ge hash neg pos abs
-add radd iadd sub rsub isub mul rmul imul truediv rtruediv itruediv floordiv rfloordiv pow rpow
-ipow matmul rmatmul mod rmod
-""".split())
-
-# Attributes that read autograd's answers, on any object.
-AUTOGRAD_ATTRIBUTES = {
-    "grad": "`.grad`", "backward": "`.backward(`", "retain_grad": "`retain_grad`",
-    "retains_grad": "`retains_grad`", "requires_grad": "`requires_grad`",
-    "requires_grad_": "`requires_grad_`", "grad_fn": "`grad_fn`", "next_functions": "`next_functions`",
-    "register_hook": "a gradient hook", "register_post_accumulate_grad_hook": "a gradient hook",
-    "is_leaf": "`is_leaf`",
-}
-# Reading or writing files, whichever module offers it.
-FILE_ATTRIBUTES = frozenset("""
-load save from_file fromfile tofile loadtxt savetxt genfromtxt memmap savez savez_compressed open
-savefig imsave imread
-""".split())
-# A check's report read as values: with them, the exercise becomes an oracle that finds the answer
-# element by element (set the reported worst element to the reported difference, ask again). A
-# report is for reading on the screen: `ex.preview`, `ex.check`, `ex.summary()` shown.
-REPORT_ATTRIBUTES = frozenset({"checks", "maxdiff", "your_error", "pytorch_error", "reason", "details"})
-# Where what a module offers comes from, when it is not theirs to use (torch.enable_grad lives in
-# torch.autograd.grad_mode, torch.vmap in torch._functorch, torch.load in torch.serialization).
-FORBIDDEN_ORIGINS = ("torch.autograd", "torch.func", "torch._functorch", "torch.nn.modules",
-                     "torch.nn.parameter", "torch.serialization", "torch.hub", "torch.jit", "torch._ops",
-                     "torch.library", "torch.utils", "torch.fx", "torch.distributed", "torch.multiprocessing",
-                     "torch._dynamo", "numpy.lib", "functorch")
-# ...except these, which are harmless and which learners do write.
-HARMLESS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.grad_mode.no_grad",
-                      "torch.autograd.grad_mode.inference_mode"})
-
-# Modules every lesson that uses PyTorch lets a learner import and reach.
-TENSOR_MODULES = frozenset({
-    "torch", "torch.nn.functional", "torch.linalg", "torch.fft", "torch.special", "torch.functional",
-    "torch.random", "torch.testing", "torch.return_types",
-    "numpy", "numpy.linalg", "numpy.random", "math", "random", "itertools", "functools", "collections",
-    "statistics", "time", "matplotlib", "matplotlib.pyplot",
-})
-
-# What the checker hands out on purpose. The exercise `ex` and the lesson's `setup` are the two
-# objects every lesson builds; modules of the checker are listed with what a learner may use of them.
-CHECKER_OBJECTS = {
-    "ex": frozenset({"check", "preview", "plot", "summary", "hint", "given", "gradient_names",
-                     "title", "batch_size", "ready"}),
-    "setup": None,  # any public attribute, read only: the lesson's data and parameters
-}
-CHECKER_MODULES = {
-    "checker": frozenset({"cmp", "show", "source", "compare", "Scoreboard", "Status", "Check", "CheckFailed",
-                          "load_names", "load_digits"}),
-    "checker.environment": frozenset({"generator", "fast_mode", "seed_from_env"}),
-    "checker.learner_code": frozenset({"call"}),
-    "checker.lessons.makemore": frozenset({
-        "MakemoreSetup", "forward", "PARAMETER_NAMES", "INTERMEDIATE_NAMES", "N_EMBD", "N_HIDDEN",
-        "BLOCK_SIZE", "BATCH_SIZE", "BN_EPS", "Vocabulary", "build_dataset"}),
-    "checker.lessons.training": frozenset({
-        "forward", "N_HIDDEN", "max_steps", "learning_rate", "manual_step", "evaluate",
-        "calibrate_batchnorm", "sample_names", "copy_parameters", "unpack_gradients", "fast_mode"}),
-    "checker.lessons.timing": frozenset({"median_step_times"}),
-    "checker.lessons.digits_mlp": frozenset({"lin", "relu", "mse"}),
-    # The other lessons' modules, bound by their course cells: what a learner may call again in a
-    # cell of their own. Not the helpers that compute gradients or answers (autograd_references,
-    # softmax_jacobian, topological_order, roc_area, ...): a checker module's other names are refused.
-    "checker.lessons.chain_rule": frozenset({
-        "ChainRuleSetup", "SMOOTHING", "FOCAL_GAMMA", "focal_loss", "soft_cross_entropy", "multiclass_hinge",
-        "check_by_hand", "show_jacobian", "lesson_summary", "block_exercise", "scalar_exercise", "graph_exercise",
-        "dot_exercise", "outer_exercise", "matvec_exercise", "matmul_exercise", "softmax_jacobian_exercise",
-        "softmax_exercise", "cross_entropy_exercise", "batch_cross_entropy_exercise", "soft_cross_entropy_exercise",
-        "focal_exercise", "focal_gamma0_exercise", "hinge_exercise", "mse_exercise"}),
-    "checker.lessons.scalar_engine": frozenset({
-        "engine_exercise", "draw_graph", "graph_size", "compare_with_torch", "parabola_data", "plot_fit",
-        "plot_scaling", "NEURON_FORMULA"}),
-    "checker.lessons.digits_evaluation": frozenset({"evaluation_exercise", "samples", "THRESHOLD"}),
-    "checker.lessons.capstone": frozenset({
-        "functions_exercise", "gradcheck_report", "mlp_exercise", "plot_loss_curves", "train_steps"}),
-}
-# IPython's own names in a kernel (its history, its outputs, the shell itself).
-IPYTHON_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii",
-                           "exit", "quit", "display"})
-# Magics whose argument is Python, scanned as such; magics that only show things; any other magic
-# (`%env`, `%run`, `%%writefile`, ...) or `!shell` is refused.
-CODE_MAGICS = frozenset({"timeit", "time"})
-HARMLESS_MAGICS = frozenset({"matplotlib", "pinfo", "pinfo2", "who", "whos", "pdoc", "pdef"})
+# What every lesson hands out of torch.autograd: a base class for your own backward, grad modes,
+# and hooks that see what is saved for backward (never a gradient).
+HARMLESS_AUTOGRAD = frozenset(f"torch.autograd.{name}" for name in (
+    "Function", "function.Function", "no_grad", "grad_mode.no_grad", "set_grad_enabled",
+    "grad_mode.set_grad_enabled", "inference_mode", "grad_mode.inference_mode", "graph.saved_tensors_hooks"))
+AUTOGRAD_MODULES = ("torch.autograd", "torch.func", "functorch")
+REPORT_FIELDS = frozenset({"maxdiff", "reason", "your_error", "pytorch_error", "details", "checks"})
+# Magics whose argument is Python (scanned as such), and magics that only show or time things.
+CODE_MAGICS = frozenset({"time", "timeit"})
+HARMLESS_MAGICS = frozenset({"precision", "matplotlib", "pinfo", "pinfo2", "who", "whos", "pdoc", "pdef",
+                             "psource", "pprint"})
+# Builtins that hand on what they are given: `dict(zip(names, tensors))` holds tensors.
+CONTAINERS = frozenset({"list", "tuple", "dict", "set", "zip", "enumerate", "reversed", "sorted", "iter",
+                        "next", "map", "filter"})
+RUNS_CODE = frozenset({"exec", "eval", "compile"})
+NAMES_ATTRIBUTE = frozenset({"getattr", "setattr", "delattr"})
+# Lessons whose answers are gradients of the makemore network: running its forward pass in an
+# answer cell is how numerical differentiation starts.
+FORWARD_LESSONS = ("04_", "05_", "06_", "07_")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """What a lesson's learner cells may use. `what` says why, in the report and the grade."""
+    """What a lesson adds to the rules. `what` says why, in the report and the grade."""
 
     what: str = "this course's answers must be derived by hand"
-    modules: frozenset = TENSOR_MODULES
-    autograd_words: bool = False  # `.grad`, `.backward(` are the lesson's own (the scalar engine)
-    private_attributes_anywhere: bool = False  # `v._prev`, `out._backward` (the scalar engine)
-    allowed: frozenset = field(default_factory=frozenset)  # dotted names allowed by name
+    may_require_grad: bool = False  # gradcheck wants inputs that require grad (the capstone)
+    autograd: frozenset = HARMLESS_AUTOGRAD  # the torch.autograd names a learner may use
+    forward_is_unusual: bool = False
 
 
 RULES = {
-    "02_scalar_autograd_engine": Rule(
-        what="the engine is yours, in pure Python",
-        modules=frozenset({"math", "random", "itertools", "functools", "collections", "time",
-                           "matplotlib", "matplotlib.pyplot"}),
-        autograd_words=True, private_attributes_anywhere=True),
+    "02_scalar_autograd_engine": Rule(what="the engine is yours, in pure Python"),
     "08_capstone_autograd_function": Rule(
-        what="a Function's backward must be derived by hand",
-        allowed=frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})),
+        what="a Function's backward must be derived by hand", may_require_grad=True,
+        autograd=HARMLESS_AUTOGRAD | {"torch.autograd.gradcheck", "torch.autograd.gradgradcheck"}),
 }
-DEFAULT_RULE = Rule()
 
 
 def rule_for(lesson: str | None) -> Rule:
-    return RULES.get(lesson or "", DEFAULT_RULE)
+    if lesson in RULES:
+        return RULES[lesson]
+    return Rule(forward_is_unusual=(lesson or "").startswith(FORWARD_LESSONS))
 
 
 @dataclass(frozen=True)
 class Finding:
     line: int
-    what: str  # "uses `.grad`", "imports `os`", ...
+    what: str  # "reads `.grad` of a tensor", ...
+    review: bool = False  # for the instructor's review only: the score stands
 
     def __str__(self):
         return f"line {self.line} {self.what}"
 
 
-# The checker's functions that build an exercise: chain_rule.dot_exercise, makemore.exercise1, ...
-EXERCISE_FACTORY = re.compile(r"(\w+_)?exercise\d*")
-
-
-def _called_name(func) -> str:
-    """The last name of what a call calls: `chain_rule.dot_exercise(...)` -> 'dot_exercise'."""
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-
-
-@dataclass
-class Namespace:
-    """The names a notebook binds, so the scan knows what `torch`, `ex` or `F` stand for."""
-
-    modules: dict = field(default_factory=dict)  # name -> dotted module name
-    checker_names: set = field(default_factory=set)  # names bound to the checker's modules or objects
-    exercises: set = field(default_factory=set)  # other names of the course's exercises: `ex_dot`, `ex_modules`
-    bound: set = field(default_factory=set)  # the names any cell binds at its top level
-
-    def learn(self, tree: ast.AST) -> None:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    # the first binding is the course's (course cells are learnt first)
-                    if alias.asname:
-                        self.modules.setdefault(alias.asname, alias.name)
-                    else:
-                        self.modules.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for alias in node.names:
-                    full = f"{node.module}.{alias.name}"
-                    if isinstance(_resolve_module(full), types.ModuleType):
-                        self.modules.setdefault(alias.asname or alias.name, full)
-            if isinstance(node, ast.Global):  # `global x` in a function binds the module's x
-                self.bound.update(node.names)
-        self.bound.update(scope_bindings(tree))
-
-    def course_objects(self, course_tree: ast.AST) -> None:
-        """Names the course's own cells bind to the checker: its modules, `ex`, `setup`."""
-        for node in ast.walk(course_tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == CHECKER:
-                self.checker_names.update(alias.asname or alias.name for alias in node.names)
-            elif isinstance(node, ast.Import):
-                self.checker_names.update(alias.asname or alias.name.split(".")[0] for alias in node.names
-                                          if alias.name.split(".")[0] == CHECKER)
-        self.checker_names.update(name for name in CHECKER_OBJECTS if name in self.bound)
-        for node in ast.walk(course_tree):  # `ex_dot = chain_rule.dot_exercise(setup)`: an `ex` by another name
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
-                    EXERCISE_FACTORY.fullmatch(_called_name(node.value.func)):
-                self.exercises.update(t.id for t in node.targets if isinstance(t, ast.Name) and t.id != "ex")
-
-
-def _guarded_builtin(name: str) -> bool:
-    """Builtins that run or read code may not be replaced: the grader's hidden tests call `exec`
-    and `open` in the learner's namespace. (`sum = 0` or `input = x` stay allowed.)"""
-    return name in GUARDED_BUILTINS
-
-
+# names and what they stand for --------------------------------------------------------------------
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                  ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _in_scope(scope):
-    """The nodes that run in `scope` itself: not inside the functions, classes and comprehensions
-    it holds (whose own nodes are yielded, for their names)."""
+    """The nodes that run in `scope` itself, not inside the functions, classes and comprehensions it
+    holds (whose own nodes are yielded, for their names)."""
     todo = list(ast.iter_child_nodes(scope))
     while todo:
         node = todo.pop()
@@ -234,328 +94,346 @@ def _in_scope(scope):
             todo.extend(ast.iter_child_nodes(node))
 
 
-def scope_bindings(scope) -> set:
-    """The names a module, function, class or comprehension binds in its own scope."""
+def _bound_here(scope) -> set:
+    """The names a function, lambda or comprehension binds in its own scope (parameters included)."""
     names = set()
     if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        arguments = scope.args
-        names.update(a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs)
-        names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a)
+        a = scope.args
+        names.update(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs)
+        names.update(x.arg for x in (a.vararg, a.kwarg) if x)
     if isinstance(scope, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
         return {n.id for g in scope.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
-    declared = set()
     for node in _in_scope(scope):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            names.add(node.rest)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-    if isinstance(scope, ast.Module):
-        return names
-    return names - declared
+    return names
 
 
-def _resolve_module(dotted: str):
-    """The real object `dotted` names (a module, or an attribute of one), or None."""
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except Exception:  # not a module (or it fails to import): try a shorter prefix
-            continue
-        for part in parts[cut:]:
-            try:
-                obj = getattr(obj, part)
-            except Exception:
-                return None
-        return obj
-    return None
+def _imports(tree) -> dict:
+    """{name: the dotted path it stands for} for every import, and aliases such as `ag = torch.autograd`."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.update({alias.asname or alias.name: f"{node.module}.{alias.name}" for alias in node.names})
+    return found
 
 
-def _origin(obj) -> str:
-    if isinstance(obj, types.ModuleType):
-        return obj.__name__
-    module = getattr(obj, "__module__", None) or ""
-    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", "")
-    return f"{module}.{name}" if isinstance(module, str) and isinstance(name, str) else ""
+@dataclass
+class Namespace:
+    """What the notebook's names stand for: imported modules (and their aliases), and which names at
+    the top level evidently hold tensors."""
+
+    modules: dict = field(default_factory=dict)  # name -> dotted path: "F" -> "torch.nn.functional"
+    tensors: set = field(default_factory=set)
 
 
+def namespace(course_sources: list[str], learner_sources: list[str]) -> Namespace:
+    """The course's cells bind the lesson's data; where the learner binds a name too, the learner's
+    bindings decide what it holds."""
+    course = [t for t in map(parse, course_sources) if t is not None]
+    learner = [t for t in map(parse, learner_sources) if t is not None]
+    names = Namespace()
+    for tree in course + learner:
+        names.modules.update({k: v for k, v in _imports(tree).items() if k not in names.modules})
+    for tree in course + learner:  # `ag = torch.autograd`, `grad = torch.autograd.grad`
+        for node in _in_scope(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                path = dotted(node.value, names.modules)
+                if path and path.split(".")[0] in ("torch", "functorch"):
+                    names.modules.setdefault(node.targets[0].id, path)
+    learner_bound = set().union(*(_top_level_names(t) for t in learner))
+    evidence = Evidence(names.modules, lambda name: name in names.tensors)
+    for _ in range(8):  # until nothing new is learnt (names depend on names)
+        before = len(names.tensors)
+        for tree, decides in [(t, lambda n: n not in learner_bound) for t in course] + [(t, lambda n: True) for t in learner]:
+            names.tensors.update(n for n in evidence.tensors_bound(tree) if decides(n))
+        if len(names.tensors) == before:
+            break
+    return names
+
+
+def _top_level_names(tree) -> set:
+    return {n.id for n in _in_scope(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def dotted(node, modules: dict) -> str | None:
+    """`F.softmax` -> 'torch.nn.functional.softmax' when F is an imported module; else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in modules:
+        return None
+    return ".".join([modules[node.id]] + parts[::-1])
+
+
+def _inside(path: str, prefixes) -> bool:
+    """`torch.autograd.grad` is inside `torch.autograd`; `torch.functional` is not inside `torch.func`."""
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+def _truthy(node) -> bool | None:
+    """True or False for a constant, None for anything computed at run time."""
+    return bool(node.value) if isinstance(node, ast.Constant) else None
+
+
+# tensors ---------------------------------------------------------------------------------------------
+class Evidence:
+    """Which expressions evidently are tensors: torch's and the checker's results, names bound to
+    them, and what is computed from those. `known(name)` says whether a name visible here holds one."""
+
+    def __init__(self, modules: dict, known):
+        self.modules, self.known = modules, known
+
+    def is_tensor(self, node) -> bool:
+        if isinstance(node, ast.Name):
+            return self.known(node.id) or self._from_library(node)
+        if isinstance(node, ast.Attribute):
+            return self.is_tensor(node.value) or self._from_library(node)
+        if isinstance(node, (ast.Subscript, ast.Starred, ast.NamedExpr, ast.Await)):
+            return self.is_tensor(node.value)
+        if isinstance(node, ast.Call):
+            func = node.func
+            if _turns_requires_grad_on(node):
+                return True
+            if isinstance(func, ast.Name) and func.id in CONTAINERS and not self.modules.get(func.id):
+                return any(self.is_tensor(a) for a in node.args)
+            # a tensor's method, torch's function, or a torch object called (`torch.nn.Linear(64, 27)(h)`)
+            return self.is_tensor(func.value if isinstance(func, ast.Attribute) else func) or self._from_library(func)
+        if isinstance(node, ast.BinOp):
+            return self.is_tensor(node.left) or self.is_tensor(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return self.is_tensor(node.operand)
+        if isinstance(node, ast.IfExp):
+            return self.is_tensor(node.body) or self.is_tensor(node.orelse)
+        if isinstance(node, ast.BoolOp):
+            return any(map(self.is_tensor, node.values))
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return any(map(self.is_tensor, node.elts))
+        if isinstance(node, ast.Dict):
+            return any(map(self.is_tensor, node.values))
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            inner = Evidence(self.modules, self._comprehension_known(node))
+            return inner.is_tensor(node.value if isinstance(node, ast.DictComp) else node.elt)
+        return False
+
+    def _from_library(self, node) -> bool:
+        path = dotted(node, self.modules)
+        return bool(path) and path.split(".")[0] in ("torch", "functorch", "checker")
+
+    def _comprehension_known(self, node):
+        targets = {n.id for g in node.generators if self.is_tensor(g.iter)
+                   for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        bound = _bound_here(node)
+        return lambda name: name in targets or (name not in bound and self.known(name))
+
+    def tensors_bound(self, scope) -> set:
+        """The names `scope` (a module, function or lambda) binds to tensors: assigned one, looped
+        over one, or had `requires_grad` turned on."""
+        found = set()
+        for node in _in_scope(scope):
+            value, targets = None, []
+            if isinstance(node, ast.Assign):
+                value, targets = node.value, node.targets
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value is not None:
+                value, targets = node.value, [node.target]
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                value, targets = node.iter, [node.target]
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                value, targets = node.context_expr, [node.optional_vars]
+            elif isinstance(node, ast.Call) and _turns_requires_grad_on(node) and isinstance(node.func, ast.Attribute):
+                value, targets = node, [node.func.value]  # `x.requires_grad_()`: x is a tensor from here on
+            if value is not None and self.is_tensor(value):
+                found.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+            if isinstance(node, ast.Assign) and any(_requires_grad_target(t) for t in node.targets) \
+                    and _truthy(node.value) is not False:
+                found.update(t.value.id for t in node.targets
+                             if _requires_grad_target(t) and isinstance(t.value, ast.Name))
+        return found
+
+
+def _requires_grad_target(node) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "requires_grad"
+
+
+def _turns_requires_grad_on(call: ast.Call) -> bool | None:
+    """True if a call evidently turns requires_grad on (`x.requires_grad_()`, `requires_grad=True`),
+    None if it does by a value computed at run time, False if it does not."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "requires_grad_":
+        flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "requires_grad"), None)
+        return True if flag is None else _truthy(flag)
+    flag = next((k.value for k in call.keywords if k.arg == "requires_grad"), None)
+    return False if flag is None else _truthy(flag)
+
+
+# the scan ---------------------------------------------------------------------------------------------
 class Scan(ast.NodeVisitor):
-    """The first use of anything a rule does not allow, in one learner cell."""
+    """Every finding in one learner cell."""
 
-    def __init__(self, rule: Rule, names: Namespace):
-        self.rule, self.names = rule, names
+    def __init__(self, rule: Rule, names: Namespace, answer_cell: bool = False):
+        self.rule, self.names, self.answer_cell = rule, names, answer_cell
         self.findings: list[Finding] = []
-        self.scopes: list[tuple[ast.AST, set]] = []  # the functions, classes, comprehensions around
-        self.inside_chain: set[int] = set()
-        self.chain_roots: set[int] = set()  # Name nodes that start an attribute chain  # Attribute nodes already judged as part of a longer chain
+        # the functions and comprehensions around: (names bound there, those holding tensors)
+        self.scopes: list[tuple[set, set]] = []
+        self.loops = 0
 
     def flag(self, node, what: str) -> None:
         self.findings.append(Finding(getattr(node, "lineno", 0), what))
 
-    # imports -------------------------------------------------------------------------------
-    def visit_Import(self, node):
-        for alias in node.names:
-            self._import(node, alias.name, alias.asname or alias.name.split(".")[0])
+    def review(self, node, what: str) -> None:
+        self.findings.append(Finding(getattr(node, "lineno", 0), what, review=True))
 
-    def visit_ImportFrom(self, node):
-        if node.level or not node.module:
-            return self.flag(node, "uses a relative import")
-        for alias in node.names:
-            if alias.name == "*":
-                self.flag(node, f"imports everything from `{node.module}`")
-            elif f"{node.module}.{alias.name}" in self.rule.allowed:
-                pass
-            elif node.module in CHECKER_MODULES or node.module.split(".")[0] == CHECKER:
-                if alias.name not in CHECKER_MODULES.get(node.module, ()):
-                    self.flag(node, f"imports `{alias.name}` from the checker's `{node.module}`")
-            elif self._module_allowed(node.module):
-                self._object(node, f"{node.module}.{alias.name}", _resolve_module(f"{node.module}.{alias.name}"))
-            else:
-                self.flag(node, f"imports `{node.module}`")
-            self._rebinding(node, alias.asname or alias.name, f"{node.module}.{alias.name}")
+    # what names hold, scope by scope
+    def _known(self, name: str) -> bool:
+        for bound, tensors in reversed(self.scopes):
+            if name in bound:
+                return name in tensors
+        return name in self.names.tensors
 
-    def _import(self, node, module: str, bound: str) -> None:
-        if module.split(".")[0] == CHECKER:
-            self.flag(node, f"imports the checker's `{module}`")
-        elif not self._module_allowed(module):
-            self.flag(node, f"imports `{module}`")
-        self._rebinding(node, bound, module if bound != module.split(".")[0] else bound)
+    def _local(self, name: str) -> bool:
+        return any(name in bound for bound, _ in self.scopes)
 
-    def _module_allowed(self, module: str) -> bool:
-        return module in self.rule.modules or module in self.rule.allowed
-
-    def _rebinding(self, node, name: str, now: str) -> None:
-        """An import may bind a name again to what it already is (`import torch` twice), nothing else."""
-        if self._is_local(name):
-            return
-        if _guarded_builtin(name) or name in self.names.checker_names or (name in self.names.modules and self.names.modules[name] != now
-                                                 and self.names.modules[name] in self.rule.modules):
-            self.flag(node, f"binds `{name}` to something else")
-
-    # names and scopes ----------------------------------------------------------------------
-    def _is_local(self, name: str) -> bool:
-        """Bound in the function (or comprehension) the scan is in, or one around it: then it is
-        the learner's own, whatever builtin or module it shares a name with. A class body's
-        names are seen only inside the class body itself."""
-        for depth, (scope, names) in enumerate(reversed(self.scopes)):
-            if name in names and (depth == 0 or not isinstance(scope, ast.ClassDef)):
-                return True
-        return False
+    @property
+    def evidence(self) -> Evidence:
+        modules = {k: v for k, v in self.names.modules.items() if not self._local(k)}
+        return Evidence(modules, self._known)
 
     def _enter(self, node):
-        self.scopes.append((node, scope_bindings(node)))
+        bound = _bound_here(node)
+        self.scopes.append((bound, set()))
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            tensors = {n.id for g in node.generators if self.evidence.is_tensor(g.iter)
+                       for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        else:
+            tensors = set()
+            for _ in range(4):
+                self.scopes[-1] = (bound, tensors)
+                tensors = tensors | self.evidence.tensors_bound(node)
+        self.scopes[-1] = (bound, tensors)
+        loops, self.loops = self.loops, (self.loops + 1 if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else 0)
         self.generic_visit(node)
+        self.loops = loops
         self.scopes.pop()
 
-    def visit_FunctionDef(self, node):
-        if not self._is_local(node.name):
-            self._rebinds(node, node.name)
-        self._enter(node)
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _enter
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter
 
-    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
-    visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter
-
-    def _rebinds(self, node, name: str) -> None:
-        if _guarded_builtin(name):
-            self.flag(node, f"rebinds the builtin `{name}`")
-        elif name in self.names.checker_names:
-            self.flag(node, f"rebinds the checker's `{name}`")
-        elif name in self.names.modules and self.names.modules[name] in self.rule.modules | {CHECKER}:
-            self.flag(node, f"rebinds the module `{name}`")
-
-    def visit_Name(self, node):
-        name = node.id
-        if self._is_local(name):
-            return
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            return self._rebinds(node, name)
-        if name in self.names.bound:
-            module = self.names.modules.get(name)
-            if module and module not in self.rule.modules and module not in CHECKER_MODULES \
-                    and name not in self.names.checker_names:
-                self.flag(node, f"uses the module `{module}`")
-            elif module and id(node) not in self.chain_roots:
-                # a module handed around as a value (`f(torch)`, `T = torch`) would take its
-                # attributes out of the scan's sight
-                self.flag(node, f"uses the module `{name}` as a value")
-            return
-        if name.startswith("__") and name.endswith("__") and name != "__name__":
-            self.flag(node, f"uses `{name}`")
-        elif name in IPYTHON_NAMES:
-            self.flag(node, f"uses IPython's `{name}`")
-        elif hasattr(builtins, name) and name not in SAFE_BUILTINS:
-            self.flag(node, f"uses `{name}`")
-
-    def visit_MatchClass(self, node):  # `case Tensor(grad=g)` reads `.grad` without an Attribute
-        for attr in node.kwd_attrs:
-            self._attribute_name(node, attr)
+    def _loop(self, node):
+        self.loops += 1
         self.generic_visit(node)
+        self.loops -= 1
 
-    # attributes ----------------------------------------------------------------------------
+    visit_For = visit_AsyncFor = visit_While = _loop
+
+    # broke a rule
     def visit_Attribute(self, node):
-        if id(node) not in self.inside_chain:
-            self._chain(node)
-        on_self = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
-        self._attribute_name(node, node.attr, on_self)
+        self._attribute(node, node.value, node.attr, node.ctx)
+        if not dotted(node, self.evidence.modules):  # a whole chain `torch.autograd.grad` is judged once
+            self.generic_visit(node)
+
+    def _attribute(self, node, receiver, attr: str, ctx) -> None:
+        path = dotted(node, self.evidence.modules)
+        if path and _inside(path, AUTOGRAD_MODULES) and path not in AUTOGRAD_MODULES \
+                and not _inside(path, self.rule.autograd) and isinstance(ctx, ast.Load):
+            self.flag(node, f"uses `{path}`")
+        elif attr == "grad" and isinstance(ctx, ast.Load) and self.evidence.is_tensor(receiver):
+            self.flag(node, "reads `.grad` of a tensor")
+        elif attr == "grad_fn" and self.evidence.is_tensor(receiver):
+            self.flag(node, "uses autograd's graph (`.grad_fn`)")
+        elif attr == "requires_grad" and isinstance(ctx, ast.Store):
+            pass  # judged with the value assigned, in visit_Assign
+        elif attr in REPORT_FIELDS and isinstance(ctx, ast.Load) and self.loops \
+                and not (isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
+            self.review(node, f"reads a check's report (`.{attr}`) in a loop")
+
+    def visit_Name(self, node):  # `grad(...)` after `from torch.autograd import grad`
+        if isinstance(node.ctx, ast.Load) and not self._local(node.id):
+            self._attribute(node, None, "", node.ctx)
+
+    def visit_Call(self, node):
+        func, evidence = node.func, self.evidence
+        if isinstance(func, ast.Attribute) and func.attr == "backward" and evidence.is_tensor(func.value):
+            self.flag(node, "calls `.backward(` on a tensor")
+        path = dotted(func, evidence.modules)
+        if path and path.startswith("torch") and path.endswith("_backward"):
+            self.flag(node, f"calls autograd's own derivative `{path}`")
+        on = _turns_requires_grad_on(node)
+        if on is not False and not self.rule.may_require_grad:
+            (self.flag if on else self.review)(node, "turns `requires_grad` on" + ("" if on else " (by a value computed at run time)"))
+        if isinstance(func, ast.Name) and not self._local(func.id):
+            self._builtin(node, func.id)
+        if self.rule.forward_is_unusual and self.answer_cell and path and (
+                path.startswith("checker.lessons.") and path.endswith(".forward")
+                or path == "torch.nn.functional.cross_entropy"):
+            self.review(node, f"runs the lesson's forward pass (`{ast.unparse(func)}(`): numerical differentiation looks like that")
+        self._magic(node)
         self.generic_visit(node)
 
-    def _attribute_name(self, node, attr: str, on_self: bool = False) -> None:
-        if attr.startswith("__") and attr.endswith("__"):
-            if attr not in OPERATOR_DUNDERS:
-                self.flag(node, f"uses `.{attr}`")
-        elif attr.startswith("_"):
-            if not (on_self or self.rule.private_attributes_anywhere):
-                self.flag(node, f"uses the private attribute `.{attr}`")
-        elif attr in AUTOGRAD_ATTRIBUTES and not self.rule.autograd_words:
-            self.flag(node, f"uses {AUTOGRAD_ATTRIBUTES[attr]}")
-        elif attr in REPORT_ATTRIBUTES and not on_self:  # a learner's own class may call its fields so
-            self.flag(node, f"reads a check's report as a value (`.{attr}`)")
-        elif attr in FILE_ATTRIBUTES:
-            self.flag(node, f"uses `.{attr}` (files)")
+    def visit_Assign(self, node):
+        if any(_requires_grad_target(t) for t in node.targets) and not self.rule.may_require_grad:
+            on = _truthy(node.value)
+            if on is None:
+                self.review(node, "turns `requires_grad` on (by a value computed at run time)")
+            elif on:
+                self.flag(node, "turns `requires_grad` on")
+        self.generic_visit(node)
 
-    def _chain(self, node) -> None:
-        """An attribute chain `root.a.b.c`: judged as a whole when its root is a module or a
-        checker object."""
-        parts, inner = [], node
-        while isinstance(inner, ast.Attribute):
-            parts.append(inner.attr)
-            self.inside_chain.add(id(inner))
-            inner = inner.value
-        if not isinstance(inner, ast.Name):
-            return
-        self.chain_roots.add(id(inner))
-        parts.reverse()
-        root = inner.id
-        if self._is_local(root):  # a parameter or local of the learner's own function
-            return
-        writes = isinstance(node.ctx, (ast.Store, ast.Del))
-        if (root in self.names.checker_names and root in CHECKER_OBJECTS) or root in self.names.exercises:
-            api = CHECKER_OBJECTS.get(root, CHECKER_OBJECTS["ex"])
-            if writes:
-                self.flag(node, f"changes the checker's `{root}.{'.'.join(parts)}`")
-            elif api is not None and parts[0] not in api:
-                self.flag(node, f"uses `{root}.{parts[0]}`, which the lesson does not hand out")
-            return
-        module = self.names.modules.get(root)
-        if module is None:
-            return
-        if writes:
-            return self.flag(node, f"changes the module attribute `{root}.{'.'.join(parts)}`")
-        self._module_chain(node, module, parts)
+    def visit_MatchClass(self, node):  # `case torch.Tensor(grad=g)` reads `.grad` without an Attribute
+        if "grad" in node.kwd_attrs and self.evidence.is_tensor(node.cls):
+            self.flag(node, "reads `.grad` of a tensor")
+        self.generic_visit(node)
 
-    def _module_chain(self, node, module: str, parts: list) -> None:
-        """Follow `module.a.b` through the real modules: every module it passes must be one the
-        lesson allows (or lead on to one: `torch.nn` on the way to `torch.nn.functional`), and what
-        it ends at must not come from autograd's or the file system's side of a module."""
-        dotted = module
-        for index, part in enumerate(parts):
-            if dotted in CHECKER_MODULES:
-                if part not in CHECKER_MODULES[dotted]:
-                    self.flag(node, f"uses the checker's `{dotted}.{part}`")
-                return
-            if dotted.split(".")[0] == CHECKER and not any(key.startswith(f"{dotted}.{part}") for key in CHECKER_MODULES):
-                # a part of the checker that hands nothing out (its references, its grading)
-                return self.flag(node, f"uses the checker's `{dotted}.{part}`")
-            dotted = f"{dotted}.{part}"
-            if dotted in self.rule.allowed:
-                return
-            obj = _resolve_module(dotted)
-            if isinstance(obj, types.ModuleType) and index + 1 == len(parts) and dotted not in self.rule.allowed:
-                return self.flag(node, f"uses the module `{dotted}` as a value")
-            if isinstance(obj, types.ModuleType):
-                name = obj.__name__
-                deeper = f"{name}.{parts[index + 1]}" if index + 1 < len(parts) else None
-                on_the_way = deeper and any(allowed == deeper or allowed.startswith(deeper + ".")
-                                            for allowed in self.rule.modules | self.rule.allowed)
-                if name not in self.rule.modules and name not in CHECKER_MODULES and not on_the_way:
-                    if name == dotted:
-                        return self.flag(node, f"uses the module `{name}`")
-                    return self.flag(node, f"reaches the module `{name}` through `{dotted}`")
-                dotted = name
-            elif obj is not None and not self._object(node, dotted, obj):
-                return
+    # for review: code and names made at run time, magics
+    def _builtin(self, node, name: str) -> None:
+        first = node.args[0] if node.args else None
+        if name in RUNS_CODE and first is not None:
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                self._inner(node, first.value)
+            else:
+                self.review(node, f"runs code made at run time (`{name}`)")
+        elif name in NAMES_ATTRIBUTE and len(node.args) >= 2:
+            attribute = node.args[1]
+            if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
+                ctx = ast.Load() if name == "getattr" else ast.Store()
+                self._attribute(ast.Attribute(value=first, attr=attribute.value, ctx=ctx, lineno=node.lineno),
+                                first, attribute.value, ctx)
+                if name == "setattr" and attribute.value == "requires_grad" and len(node.args) > 2:
+                    self.visit_Assign(ast.Assign(targets=[ast.Attribute(value=first, attr="requires_grad", ctx=ast.Store())],
+                                                 value=node.args[2], lineno=node.lineno))
+            else:
+                self.review(node, f"`{name}` with a name made at run time")
 
-    def _object(self, node, dotted: str, obj) -> bool:
-        """False (and flagged) when `obj`, found at `dotted`, comes from a forbidden place."""
-        origin = _origin(obj)
-        if dotted in self.rule.allowed or origin in self.rule.allowed or origin in HARMLESS or dotted in HARMLESS:
-            return True
-        if any(origin == prefix or origin.startswith(prefix + ".") for prefix in FORBIDDEN_ORIGINS):
-            self.flag(node, f"uses `{dotted}` (from `{origin.rsplit('.', 1)[0]}`)")
-            return False
-        if isinstance(obj, types.ModuleType) and obj.__name__ not in self.rule.modules:
-            self.flag(node, f"uses the module `{obj.__name__}`")
-            return False
-        return True
-
-    # IPython's magics and shell escapes ------------------------------------------------------
-    def visit_Call(self, node):
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "format_map"):
-            self._format_fields(node)
+    def _magic(self, node) -> None:
         magic = _ipython_call(node)
         if magic is None:
-            return self.generic_visit(node)
+            return
         kind, name, code = magic
         if kind in ("run_line_magic", "run_cell_magic") and name in CODE_MAGICS:
-            inner = parse(code)
-            if inner is not None:
-                for finding in Scan(self.rule, self.names).all(inner):
-                    self.findings.append(Finding(node.lineno + finding.line - 1, finding.what))
+            self._inner(node, code)
         elif kind == "run_line_magic" and name in HARMLESS_MAGICS:
             pass
         elif kind in ("system", "getoutput"):
-            self.flag(node, "runs a shell command")
-        elif kind in ("run_line_magic", "run_cell_magic"):
-            self.flag(node, f"uses the IPython magic `%{name}`")
+            self.review(node, "runs a shell command")
         else:
-            self.flag(node, f"uses IPython's `get_ipython().{kind}`")
+            self.review(node, f"uses the IPython magic `%{name}`")
 
-    def _format_fields(self, node) -> None:
-        """`"{0._references}".format(ex)` reads an attribute the scan never sees as one: a format
-        string's fields may name a value, never an attribute or an item of it."""
-        receiver = node.func.value
-        if isinstance(receiver, ast.Name) and receiver.id == "str" and node.args:
-            receiver = node.args[0]  # str.format(template, ...)
-        if not (isinstance(receiver, ast.Constant) and isinstance(receiver.value, str)):
-            return self.flag(node, f"uses `.{node.func.attr}` with a template built at run time "
-                                   "(its fields could read any attribute); write the template out, or use an f-string")
-        field = _field_with_access(receiver.value)
-        if field is not None:
-            self.flag(node, f"reads `{{{field}}}` through a format string")
+    def _inner(self, node, code: str) -> None:
+        """Code held in a string (`exec("...")`, `%timeit ...`), scanned as code at the line it is on."""
+        inner = parse(code)
+        if inner is not None:
+            for f in Scan(self.rule, self.names, self.answer_cell).all(inner):
+                self.findings.append(Finding(node.lineno + f.line - 1, f.what, f.review))
 
     def all(self, tree) -> list[Finding]:
         self.visit(tree)
-        return self.findings
-
-    def first(self, tree) -> Finding | None:
-        found = self.all(tree)
-        return min(found, key=lambda f: f.line) if found else None
-
-
-def _field_with_access(template: str) -> str | None:
-    """The first replacement field of a format string that reads an attribute or an item (`0.grad`,
-    `0[key]`), in its format spec too; None if there is none (or the template is not valid)."""
-    try:
-        fields = list(string.Formatter().parse(template))
-    except ValueError:
-        return None  # it raises when run
-    for _, name, spec, _ in fields:
-        if name and ("." in name or "[" in name):
-            return name
-        inner = _field_with_access(spec) if spec else None
-        if inner is not None:
-            return inner
-    return None
+        return sorted(self.findings, key=lambda f: (f.line, f.review))
 
 
 def _ipython_call(node: ast.Call):
@@ -602,27 +480,16 @@ def parse(source: str) -> ast.AST | None:
         return None  # it fails on its own when run, before any of it runs
 
 
-def scan_code(source: str, rule: Rule = DEFAULT_RULE, names: Namespace | None = None) -> Finding | None:
-    """The first thing in `source` that `rule` does not allow, or None."""
+def scan_code(source: str, rule: Rule = Rule(), names: Namespace | None = None,
+              answer_cell: bool = False) -> list[Finding]:
+    """Every finding in `source`, by line: what breaks a rule and what is for review."""
     tree = parse(source)
     if tree is None:
-        return None
-    if names is None:
-        names = Namespace()
-        names.learn(tree)
-    return Scan(rule, names).first(tree)
+        return []
+    return Scan(rule, names or namespace([], [source]), answer_cell).all(tree)
 
 
-def namespace(course_sources: list[str], learner_sources: list[str]) -> Namespace:
-    names = Namespace()
-    course_trees = [t for t in map(parse, course_sources) if t is not None]
-    for tree in course_trees + [t for t in map(parse, learner_sources) if t is not None]:
-        names.learn(tree)
-    for tree in course_trees:
-        names.course_objects(tree)
-    return names
-
-
+# cells and notebooks ------------------------------------------------------------------------------
 def is_course_cell(cell) -> bool:
     """The course's own cells are locked: nbgrader restores them before grading."""
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
@@ -634,34 +501,87 @@ def _course_sources(course: tuple) -> frozenset:
     return frozenset({c.strip() for c in course} | {python_of(c).strip() for c in course})
 
 
-def offenses(course: list[str], candidates: list[str], lesson: str | None) -> list[tuple[int, Finding]]:
-    """(index in `candidates`, first finding) for each of them that is the learner's and breaks the
-    lesson's rule. The one scan behind grading (scan_cells) and the learner's own checks
-    (learner_code.broken_rule): a candidate whose source is a course cell's is the course's."""
+def findings(course: list[str], candidates: list[str], lesson: str | None, answer_cells=frozenset()) -> list:
+    """(index in `candidates`, finding) for every finding in the learner's candidates; a candidate whose
+    source is a course cell's is the course's. The one scan behind grading and the learner's checks."""
     known = _course_sources(tuple(course))
     learner = [(i, s) for i, s in enumerate(candidates) if s.strip() and s.strip() not in known]
     rule, names = rule_for(lesson), namespace(course, [s for _, s in learner])
-    return [(i, finding) for i, s in learner if (finding := scan_code(s, rule, names))]
+    return [(i, f) for i, s in learner for f in scan_code(s, rule, names, i in answer_cells)]
 
 
-def scan_cells(cells, lesson: str | None) -> list[tuple[int, dict, Finding]]:
-    """(index, nbgrader metadata, first finding) for each learner cell that breaks the lesson's rule.
-    A learner cell is any code cell that is not the course's own (answer cells and added cells)."""
+def offenses(course: list[str], candidates: list[str], lesson: str | None) -> list[tuple[int, Finding]]:
+    """(index, first finding that breaks a rule) for each candidate that breaks one."""
+    first = {}
+    for i, f in findings(course, candidates, lesson):
+        if not f.review:
+            first.setdefault(i, f)
+    return sorted(first.items())
+
+
+@dataclass
+class Verdict:
+    broke: tuple | None = None  # (cell index, grade_id or None, Finding): the first learner cell that broke a rule
+    review: list = field(default_factory=list)  # (cell index, grade_id or None, Finding)
+
+    def where(self, index: int, grade_id: str | None) -> str:
+        return grade_id or f"cell {index + 1}"
+
+
+def judge(cells, lesson: str | None, refusals=()) -> Verdict:
+    """What the rules find in a notebook's learner cells (answer cells and any cells added), and in
+    `refusals`: what the grading kernel's guard refused, as dicts with `event`, `detail`, `line` and
+    the `cell` index or the `execution_count` of the cell that ran it."""
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     course = [c["source"] for _, c in code if is_course_cell(c)]
     candidates = [(i, c) for i, c in code if not is_course_cell(c)]
-    return [(candidates[k][0], candidates[k][1].get("metadata", {}).get("nbgrader", {}), finding)
-            for k, finding in offenses(course, [c["source"] for _, c in candidates], lesson)]
+    meta = lambda c: c.get("metadata", {}).get("nbgrader", {})
+    answers = frozenset(k for k, (_, c) in enumerate(candidates) if meta(c).get("solution"))
+    verdict, broken = Verdict(), []
+    for k, f in findings(course, [c["source"] for _, c in candidates], lesson, answers):
+        index, cell = candidates[k]
+        (verdict.review if f.review else broken).append((index, meta(cell).get("grade_id"), f))
+    learner_cells = {i for i, _ in candidates}
+    for refusal in refusals:
+        index = _refusal_cell(cells, refusal)
+        if index in learner_cells:  # the course's own cells may use autograd
+            what = refusal.get("event", "was refused") + (f" ({refusal['detail']})" if refusal.get("detail") else "")
+            # a magic's {...} is expanded by IPython itself, so its refusal may be an innocent dict
+            # literal under %timeit: unusual, not evidence
+            unusual = str(refusal.get("source", "")).lstrip().startswith(("%", "!"))
+            found = Finding(int(refusal.get("line") or 0), f"ran code the grading kernel refused: {what}", review=unusual)
+            (verdict.review if unusual else broken).append((index, meta(cells[index]).get("grade_id"), found))
+    verdict.broke = min(broken, key=lambda b: (b[0], b[2].line), default=None)
+    return verdict
 
 
-def flagged_checks(cells, lesson: str | None) -> dict:
-    """{grade_id: reason} for every graded cell at or after the first learner cell that breaks the
-    lesson's rule: those checks earn no points, whatever the kernel printed."""
-    offenses = scan_cells(cells, lesson)
-    if not offenses:
+def _refusal_cell(cells, refusal: dict) -> int | None:
+    if isinstance(refusal.get("cell_index"), int):  # the guard's record, placed by CourseExecute
+        return refusal["cell_index"]
+    if isinstance(refusal.get("cell"), int) and "cell_index" not in refusal:
+        return refusal["cell"]
+    count = refusal.get("execution_count")
+    return next((i for i, c in enumerate(cells) if count is not None and c.get("execution_count") == count), None)
+
+
+def flag_reason(verdict: Verdict, lesson: str | None) -> str | None:
+    if verdict.broke is None:
+        return None
+    index, grade_id, finding = verdict.broke
+    return (f"{verdict.where(index, grade_id)} {finding}; {rule_for(lesson).what}, "
+            "so checks from there on earn no points")
+
+
+def review_reasons(verdict: Verdict) -> list[str]:
+    return [f"{verdict.where(i, g)} {f}" for i, g, f in verdict.review]
+
+
+def flagged_checks(cells, lesson: str | None, refusals=()) -> dict:
+    """{grade_id: reason} for every graded cell at or after the first learner cell that breaks a rule:
+    only those checks can have been influenced by it, and they earn no points."""
+    verdict = judge(cells, lesson, refusals)
+    reason = flag_reason(verdict, lesson)
+    if reason is None:
         return {}
-    index, meta, finding = offenses[0]
-    where = meta.get("grade_id") or f"cell {index + 1}"
-    reason = f"{where} {finding}; {rule_for(lesson).what}, so checks from there on earn no points"
-    return {c["metadata"]["nbgrader"]["grade_id"]: reason for c in cells[index:]
+    return {c["metadata"]["nbgrader"]["grade_id"]: reason for c in cells[verdict.broke[0]:]
             if c.get("metadata", {}).get("nbgrader", {}).get("grade")}

@@ -126,35 +126,21 @@ ORACLE_BY_SCOREBOARD = ("def report(d):\n"
                         "    if report(dlogprobs).maxdiff > 1.5 * c.maxdiff:\n"
                         "        dlogprobs[i, j] -= 2 * c.maxdiff\n")
 
+# Cheats, each: (answers, the status `make grade` gives it, words its reason must hold). Each scores
+# nothing for the checks it touches. A flagged one loses every check from its cell on (the solutions
+# fill the other answer cells, and score only before it). The others attack grading itself (the
+# hidden tests, the environment, files, the network): they are handed in alone (see
+# test_grading_integrity.submission), so whatever they would have made pass still scores 0.
 CHEATS = {
-    # each: (answers, the words the grade's reason must hold)
-    "exercise_as_oracle": ({"answer_dlogprobs": ORACLE_BY_RESULT}, "uses `ex.result`, which the lesson does not hand out"),
-    "scoreboard_as_oracle": ({"answer_dlogprobs": ORACLE_BY_SCOREBOARD}, "reads a check's report as a value"),
     "backward_then_clear_the_scan": (_every_answer_from(
         AUTOGRAD_SETUP + "\nimport os\nos.environ['BACKPROP_NINJA_AUTOGRAD_USE'] = ''", "T['{name}'].grad"),
-        "uses `requires_grad_`"),
+        "flagged", "turns `requires_grad` on"),
     "getattr_with_built_strings": (_every_answer_from(
         "P = {k: v.clone().requires_grad_(True) for k, v in setup.params.items()}\n"
         "T = makemore.forward(P, Xb, Yb)\nT.update(P)\n"
         "for t in T.values():\n    getattr(t, 'retain_' + 'grad')()\n"
-        "getattr(T['loss'], 'back' + 'ward')()", "getattr(T['{name}'], 'gr' + 'ad')"), "uses `requires_grad_`"),
-    "exec_base64": (_every_answer_from(
-        "import base64\nexec(base64.b64decode(" + repr(__import__("base64").b64encode(AUTOGRAD_SETUP.encode()).decode()) + "))",
-        "T['{name}'].grad"), "imports `base64`"),
-    "checker_as_oracle": (_every_answer_from(
-        "G = makemore.autograd_gradients(setup.params, Xb, Yb, torch.float32)", "G['{name}']"),
-        "uses the checker's `checker.lessons.makemore.autograd_gradients`"),
-    "garbage_collector": (_every_answer_from(
-        "import gc\nR = [o for o in gc.get_objects() if isinstance(o, dict) and 'logprobs' in o and 'C' in o][-1]",
-        "R['{name}'].expected"), "imports `gc`"),
-    "hidden_tests_redirected": ({
-        "answer_dlogprobs": ("import os, tempfile\n"
-                             "_d = tempfile.mkdtemp()\n"
-                             "os.makedirs(_d + '/grading')\n"
-                             "open(_d + '/grading/verify.py', 'w').write('def hidden_check(*a):\\n    pass\\n')\n"
-                             "os.environ['BACKPROP_NINJA_CHECKER'] = _d\n"
-                             "class _Nothing:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\n"
-                             "ex = _Nothing()")}, "imports `os`"),
+        "getattr(T['loss'], 'back' + 'ward')()", "getattr(T['{name}'], 'gr' + 'ad')"),
+        "flagged", "turns `requires_grad` on"),
     "autograd_aliased": (_every_answer_from(
         "ag = torch.autograd\nP = dict(setup.params)\n"
         "W = {k: v.detach().clone() for k, v in P.items()}\n"
@@ -162,68 +148,112 @@ CHEATS = {
         "T = makemore.forward(W, Xb, Yb)\nT.update(W)\n"
         "names = list(T)\n"
         "G = dict(zip(names, ag.grad(T['loss'], [T[k] for k in names if k != 'loss'] , allow_unused=True)))",
-        "G['{name}']"), "uses the module `torch.autograd` as a value"),
+        "G['{name}']"),
+        "flagged", "turns `requires_grad` on"),
     "grad_fn_walk": ({
         "answer_dlogprobs": ("lp = logprobs.clone().requires_grad_()\n"
                              "loss = -lp[range(n), Yb].mean()\n"
                              "fn = loss.grad_fn\n"
-                             "dlogprobs = fn.next_functions[0][0](torch.ones(()))")}, "uses `requires_grad_`"),
+                             "dlogprobs = fn.next_functions[0][0](torch.ones(()))")},
+        "flagged", "turns `requires_grad` on"),
     "nn_linear_copy": ({
         "answer_dh": ("layer = torch.nn.Linear(64, 27)\n"
                       "layer.weight.data = W2.T.clone(); layer.bias.data = b2.clone()\n"
                       "x = h.clone().requires_grad_()\n"
                       "out = layer(x)\n"
                       "out.backward(dlogits)\n"
-                      "dh = x.grad")}, "uses the module `torch.nn`"),
-    "private_references": (_every_answer_from("R = ex._references", "R['{name}'].expected"),
-                           "uses `ex._references`, which the lesson does not hand out"),
-    "torch_reaches_os": ({
-        "answer_dlogprobs": ("torch.os.environ['BACKPROP_NINJA_SEED'] = '2147483647'\n"
-                             "torch.sys.modules.pop('checker', None)\n"
-                             "dlogprobs = None")}, "reaches the module `os` through `torch.os`"),
-    "open_replaced": ({
-        "answer_dlogprobs": ("class _Fake:\n    def read(self):\n        return 'def hidden_check(*a):\\n    pass\\n'\n"
-                             "open = lambda *a, **k: _Fake()\n"
-                             "dlogprobs = None")}, "rebinds the builtin `open`"),
-    "assert_close_patched": ({
-        "answer_dlogprobs": ("torch.testing.assert_close = lambda *a, **k: None\n"
-                             "torch.allclose = lambda *a, **k: True\n"
-                             "dlogprobs = torch.zeros(n, 27)")}, "changes the module attribute `torch.testing.assert_close`"),
-    "shell_and_env_magics": ({
-        "answer_dlogprobs": ("%env BACKPROP_NINJA_SEED=2147483647\n"
-                             "!echo 'def hidden_check(*a): pass' > /tmp/backprop-ninja-planted-verify.py\n"
-                             "dlogprobs = None")}, "uses the IPython magic `%env`"),
-    "dunder_walk": (_every_answer_from(
-        "R = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Exercise'][0]",
-        "ex.__dict__['_references']['{name}'].expected"), "uses `.__"),
+                      "dh = x.grad")},
+        "flagged", "turns `requires_grad` on"),
     "module_handed_to_a_function": (_every_answer_from(
         "def _run(t, P):\n"
         "    W = {k: v.clone().requires_grad_() for k, v in P.items()}\n"
         "    T = makemore.forward(W, Xb, Yb); T.update(W)\n"
         "    names = [k for k in T if k != 'loss']\n"
         "    return dict(zip(names, t.autograd.grad(T['loss'], [T[k] for k in names])))\n"
-        "G = _run(torch, setup.params)", "G['{name}']"), "uses `requires_grad_`"),
+        "G = _run(torch, setup.params)", "G['{name}']"),
+        "flagged", "turns `requires_grad` on"),
     "grad_read_by_match": ({
         "answer_dlogprobs": ("lp = logprobs.detach().clone()\n"
                              "lp.requires_grad = True\n"
                              "(-lp[range(n), Yb].mean()).backward()\n"
                              "match lp:\n    case torch.Tensor(grad=g):\n        dlogprobs = g")},
-                           "uses `requires_grad`"),
+        "flagged", "turns `requires_grad` on"),
+    "fullwidth_getattr": (_every_answer_from(
+        AUTOGRAD_SETUP.replace("t.retain_grad()", "ｇｅｔａｔｔｒ(t, 'retain_grad')()"),
+        "ｇｅｔａｔｔｒ(T['{name}'], 'grad')"),
+        "flagged", "turns `requires_grad` on"),
+    # autograd without requires_grad: nn's parameters require grad already; functions of autograd's
+    "nn_parameters_backward": ({
+        "answer_dW2": ("layer = torch.nn.Linear(64, 27)\n"
+                       "with torch.no_grad():\n    layer.weight.copy_(W2.T); layer.bias.copy_(b2)\n"
+                       "layer(h).backward(dlogits)\n"
+                       "dW2 = layer.weight.grad.T")}, "flagged", "calls `.backward(` on a tensor"),
+    "autograd_vjp": ({
+        "answer_dh": ("_, dh = torch.autograd.functional.vjp(lambda x: x @ W2 + b2, h, dlogits)")},
+        "flagged", "uses `torch.autograd.functional.vjp`"),
+    "aten_backward_formula": ({
+        "answer_dhpreact": "dhpreact = torch.ops.aten.tanh_backward(dh, h)"},
+        "flagged", "calls autograd's own derivative `torch.ops.aten.tanh_backward`"),
+    "hidden_tests_redirected": ({
+        "answer_dlogprobs": ("import os, tempfile\n"
+                             "_d = tempfile.mkdtemp()\n"
+                             "os.makedirs(_d + '/grading')\n"
+                             "open(_d + '/grading/verify.py', 'w').write('def hidden_check(*a):\\n    pass\\n')\n"
+                             "os.environ['BACKPROP_NINJA_CHECKER'] = _d\n"
+                             "class _Nothing:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\n"
+                             "ex = _Nothing()")},
+        "graded", ""),
+    "torch_reaches_os": ({
+        "answer_dlogprobs": ("torch.os.environ['BACKPROP_NINJA_SEED'] = '2147483647'\n"
+                             "torch.sys.modules.pop('checker', None)\n"
+                             "dlogprobs = None")},
+        "graded", ""),
+    "open_replaced": ({
+        "answer_dlogprobs": ("class _Fake:\n    def read(self):\n        return 'def hidden_check(*a):\\n    pass\\n'\n"
+                             "open = lambda *a, **k: _Fake()\n"
+                             "dlogprobs = None")},
+        "graded", ""),
+    "assert_close_patched": ({
+        "answer_dlogprobs": ("torch.testing.assert_close = lambda *a, **k: None\n"
+                             "torch.allclose = lambda *a, **k: True\n"
+                             "dlogprobs = torch.zeros(n, 27)")},
+        "graded", ""),
+    "shell_and_env_magics": ({
+        "answer_dlogprobs": ("%env BACKPROP_NINJA_SEED=2147483647\n"
+                             "!echo 'def hidden_check(*a): pass' > /tmp/backprop-ninja-planted-verify.py\n"
+                             "dlogprobs = None")},
+        "for review", "uses the IPython magic `%env`"),
     "write_into_another_students_folder": ({
         "answer_dlogprobs": ("import matplotlib.pyplot as plt\n"
                              "plt.plot([1, 2]); plt.savefig('../../../solutions/planted.png')\n"
                              "torch.save(setup.params, '../../../planted.pt')\n"
-                             "dlogprobs = None")}, "uses `.savefig` (files)"),
+                             "dlogprobs = None")},
+        "graded", ""),
     "network": ({
         "answer_dlogprobs": ("import socket\n"
                              "socket.create_connection(('127.0.0.1', 9))\n"
-                             "dlogprobs = None")}, "imports `socket`"),
-    "fullwidth_getattr": (_every_answer_from(
-        AUTOGRAD_SETUP.replace("t.retain_grad()", "ｇｅｔａｔｔｒ(t, 'retain_grad')()"),
-        "ｇｅｔａｔｔｒ(T['{name}'], 'grad')"), "uses `requires_grad_`"),
-    "ipython_namespace": (_every_answer_from(
-        "R = get_ipython().user_ns['ex']", "R.given.get('{name}')"), "uses IPython's `get_ipython`"),
-    "format_string_reads_private_references": (_every_answer_from(
+                             "dlogprobs = None")},
+        "graded", ""),
+}
+
+# Cheats that read the checker's own state in the kernel (its references, its reports, its helpers):
+# no rule of autograd use sees them. Grading moves its verdicts out of the kernel (which then holds
+# no references), and makes them harmless there; test_grading_integrity does not grade them yet.
+CHEATS_NEEDING_GRADER = {
+    "exercise_as_oracle": {"answer_dlogprobs": ORACLE_BY_RESULT},  # needs verdicts-in-grader
+    "scoreboard_as_oracle": {"answer_dlogprobs": ORACLE_BY_SCOREBOARD},  # needs verdicts-in-grader
+    "checker_as_oracle": _every_answer_from(
+        "G = makemore.autograd_gradients(setup.params, Xb, Yb, torch.float32)", "G['{name}']"),  # needs verdicts-in-grader
+    "garbage_collector": _every_answer_from(
+        "import gc\nR = [o for o in gc.get_objects() if isinstance(o, dict) and 'logprobs' in o and 'C' in o][-1]",
+        "R['{name}'].expected"),  # needs verdicts-in-grader
+    "private_references": _every_answer_from("R = ex._references", "R['{name}'].expected"),  # needs verdicts-in-grader
+    "dunder_walk": _every_answer_from(
+        "R = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Exercise'][0]",
+        "ex.__dict__['_references']['{name}'].expected"),  # needs verdicts-in-grader
+    "ipython_namespace": _every_answer_from(
+        "R = get_ipython().user_ns['ex']", "R.given.get('{name}')"),  # needs verdicts-in-grader
+    "format_string_reads_private_references": _every_answer_from(
         "torch.set_printoptions(precision=12, threshold=10**9, linewidth=10**9)\n"
         "def _read(name):\n"
         "    field = '{0._references[' + name + '].expected'\n"
@@ -232,8 +262,16 @@ CHEATS = {
         "    size = shape[shape.index('[') + 1:shape.index(']')]\n"
         "    dims = [int(d) for d in size.split(',') if d.strip()]\n"
         "    return torch.tensor([float(v) for v in values.split(',') if v.strip()]).reshape(dims)",
-        "_read('{name}')"), "uses `.format` with a template built at run time"),
-    "checker_reimported_under_another_name": (_every_answer_from(
+        "_read('{name}')"),  # needs verdicts-in-grader
+    "checker_reimported_under_another_name": _every_answer_from(
         "from checker.lessons import makemore as mm\nG = mm.autograd_gradients(setup.params, Xb, Yb, torch.float32)",
-        "G['{name}']"), "imports `makemore` from the checker's `checker.lessons`"),
+        "G['{name}']"),  # needs verdicts-in-grader
+}
+
+# Autograd run from code made at run time: for review only by the rules; the kernel's guard refuses
+# the autograd it runs (rules.judge takes its refusals as evidence).
+CHEATS_NEEDING_GUARD = {
+    "exec_base64": _every_answer_from(
+        "import base64\nexec(base64.b64decode(" + repr(__import__("base64").b64encode(AUTOGRAD_SETUP.encode()).decode()) + "))",
+        "T['{name}'].grad"),  # needs the guard's refusals
 }

@@ -1,6 +1,8 @@
 """Grading decided outside the learner's kernel: cheats of many kinds get nothing for the checks
-they touch, right answers in other styles get full marks unflagged, and plain `nbgrader autograde`
-gives every submission the score `make grade` gives it, whatever the shell's environment says."""
+they touch, right answers in other styles get full marks unflagged, something unusual is for review
+with its score standing, an instructor's overrule gives a flagged submission its points back, and
+plain `nbgrader autograde` gives every submission the score `make grade` gives it, whatever the
+shell's environment says."""
 
 import csv
 import os
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from checker.grading.overrules import record_overrule
 from checker.grading.run import scratch_course
 from course import ENV, ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
 from submissions import ALTERNATIVES_A, ALTERNATIVES_B, CHEATS
@@ -32,19 +35,30 @@ def checks_before(grade_id: str) -> int:
     return sum(bool(nbgrader_meta(c).get("grade")) for c in cells[:index])
 
 
+# A tensor of the learner's own that requires grad: flagged, though it reads nothing (an overrule's case).
+HARMLESS_FLAG = {"answer_dprobs": "dprobs = dlogprobs / probs\n_mine = torch.ones(1, requires_grad=True)"}
+OVERRULE_NOTE = "a tensor of her own, nothing read from it"
+
 # student: (notebook, expected score, expected status, words the reason must hold)
 EXPECTED = {
     "alternatives_a": (submission(ALTERNATIVES_A), TOTAL, "graded", ""),
     "alternatives_b": (submission(ALTERNATIVES_B), TOTAL, "graded", ""),
-    **{f"cheat_{name}": (submission(answers, full=True), checks_before(next(iter(answers))), "flagged", reason)
-       for name, (answers, reason) in CHEATS.items()},
+    "forward_in_an_answer": (submission({"answer_dlogprobs": "dlogprobs = -F.one_hot(Yb, 27).float() / n\n"
+                                                             "_ = makemore.forward(setup.params, Xb, Yb)"}, full=True),
+                             TOTAL, "for review", "for review: answer_dlogprobs line 3 runs the lesson's forward pass"),
+    "overruled": (submission(HARMLESS_FLAG, full=True), TOTAL, "graded",
+                  f"flag overruled by the instructor: {OVERRULE_NOTE} (the rules said: answer_dprobs line 3 turns"),
+    **{f"cheat_{name}": (submission(answers, full=status == "flagged"), checks_before(next(iter(answers))), status, reason)
+       for name, (answers, status, reason) in CHEATS.items()},
 }
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    return scratch_course(tmp_path_factory.mktemp("course"),
-                          {(student, NOTEBOOK): nb for student, (nb, *_) in EXPECTED.items()})
+    folder = scratch_course(tmp_path_factory.mktemp("course"),
+                            {(student, NOTEBOOK): nb for student, (nb, *_) in EXPECTED.items()})
+    record_overrule(folder, "overruled", LESSON, OVERRULE_NOTE)
+    return folder
 
 
 def files(folder: Path) -> set:
@@ -90,8 +104,14 @@ def test_make_grade(make_grade, student):
 
 
 def test_a_flagged_check_says_why_on_the_feedback_page(make_grade, course):
-    page = (course / "feedback" / "cheat_checker_as_oracle" / NOTEBOOK).with_suffix(".html").read_text()
-    assert "FlaggedByGrader" in page and "autograd_gradients" in page
+    page = (course / "feedback" / "cheat_nn_parameters_backward" / NOTEBOOK).with_suffix(".html").read_text()
+    assert "FlaggedByGrader" in page and "calls" in page and "on a tensor" in page
+
+
+def test_an_item_for_review_is_on_the_feedback_page_and_costs_nothing(make_grade, course):
+    page = (course / "feedback" / "forward_in_an_answer" / NOTEBOOK).with_suffix(".html").read_text()
+    assert "For your instructor&#x27;s review" in page or "For your instructor's review" in page
+    assert "Your score is not affected" in page and "FlaggedByGrader" not in page
 
 
 def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, course, tmp_path):
@@ -127,3 +147,16 @@ def test_the_lessons_own_seed_from_the_shell_does_not_reach_a_graded_kernel(cour
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_overruling_a_flag_is_one_command(tmp_path):
+    """`--overrule` records the overrule in overrules.csv and grades that submission again: its
+    checks keep their points, and grades.csv says why."""
+    course = scratch_course(tmp_path, {("alice", NOTEBOOK): submission(HARMLESS_FLAG, full=True)})
+    run("make", "-s", "grade", f"COURSE={course}",
+        f"GRADE_ARGS=--jobs 1 --cell-timeout 30 --overrule alice/{LESSON} --note 'her own tensor'")
+    with open(course / "grades.csv") as f:
+        row = next(csv.DictReader(f))
+    assert (float(row["score"]), row["status"]) == (TOTAL, "graded"), row
+    assert row["reason"].startswith("flag overruled by the instructor: her own tensor (the rules said: answer_dprobs line 3")
+    assert "alice,04_makemore_atomic_backprop,her own tensor" in (course / "overrules.csv").read_text()

@@ -9,13 +9,16 @@ nbgrader_config.py):
                        and forked warm (warm_kernels.py), a time budget for the whole notebook
                        and a cap on its output
     ApplyRules         every graded check from the first learner cell that breaks the lesson's
-                       rules (checker/rules.py) gets 0 points, whatever the kernel printed
+                       rules (checker/rules.py) gets 0 points, whatever the kernel printed, unless
+                       the instructor overruled it (overrules.py); what is only for review gets a
+                       note under its cell, and the score stands
     CreditCarriedForward  a check that is right given the learner's earlier answers (its hidden
                        test said so, checker/chain.py) gets the credit the course gives such steps
 
 All three run in the grading process, from the submitted notebook.
 """
 
+import html
 import json
 import math
 import os
@@ -33,9 +36,10 @@ from nbgrader import utils
 from traitlets import Bool, Enum, Integer
 
 from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
-from ..rules import flagged_checks
+from ..rules import flag_reason, judge, review_reasons
 from . import guard, sandbox, seeds
 from .credit import credited_outputs
+from .overrules import read_overrules
 from .verify import KEY_ENV_VAR
 from .warm_kernels import SandboxedKernelManager, WarmKernelManager
 
@@ -48,6 +52,7 @@ KERNELS_FOLDER = Path(tempfile.gettempdir()) / f"backprop-ninja-kernels-{os.getu
 RESOURCES = "backprop_ninja"  # what the course's steps tell each other in nbgrader's resources
 FLAG = "FlaggedByGrader"  # the error name a flagged check shows on the feedback page
 OUT_OF_TIME = "NotebookTimeBudget"  # the error of cells not run once the notebook's time was up
+DECISIONS = "backprop_ninja"  # the notebook's metadata where ApplyRules records what it decided, for grades.csv
 
 
 class LocateHiddenTests(NbGraderPreprocessor):
@@ -208,16 +213,34 @@ def _error(name: str, reason: str) -> NotebookNode:
 class ApplyRules(NbGraderPreprocessor):
     """Scan the learner's cells (checker.rules) and replace the outputs of every graded cell from
     the first offense on with one error that gives the reason: nbgrader scores it 0, and the
-    feedback page shows why."""
+    feedback page shows why. An overrule in the course's overrules.csv leaves the scores alone; an
+    item for review gets a note under its cell. What was decided goes in the notebook's metadata.
+    A guard in the kernel may hand in what it refused as resources["refusals"] (see rules.judge)."""
 
     def preprocess(self, nb, resources):
-        lesson = resources.get("nbgrader", {}).get("assignment")
-        flagged = flagged_checks(nb.cells, lesson)
-        for cell in nb.cells:
-            reason = flagged.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
-            if reason:
-                cell.outputs = [_error(FLAG, reason)]
+        info = resources.get("nbgrader", {})
+        lesson = info.get("assignment")
+        verdict = judge(nb.cells, lesson, resources.get(RESOURCES, {}).get("refusals", ()))
+        flag = flag_reason(verdict, lesson)
+        course = Path(self.config.CourseDirectory.get("root") or os.getcwd())
+        note = read_overrules(course).get((info.get("student"), lesson)) if flag else None
+        if flag and note is None:
+            for cell in nb.cells[verdict.broke[0]:]:
+                if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                    cell.outputs = [_error(FLAG, flag)]
+        for index, grade_id, finding in verdict.review:
+            nb.cells[index].setdefault("outputs", []).append(_review_note(f"{verdict.where(index, grade_id)} {finding}"))
+        nb.metadata.setdefault(DECISIONS, NotebookNode()).update(
+            flagged=flag if note is None else "",
+            overruled=f"flag overruled by the instructor: {note or 'no note'} (the rules said: {flag})" if note is not None else "",
+            for_review=review_reasons(verdict))
         return nb, resources
+
+
+def _review_note(reason: str) -> NotebookNode:
+    text = f"For your instructor's review: {reason}. Your score is not affected."
+    return NotebookNode(output_type="display_data", metadata={DECISIONS: "for review"},
+                        data={"text/plain": text, "text/html": f"<p style='background:#fff3cd;padding:4px'><b>{html.escape(text)}</b></p>"})
 
 
 class CreditCarriedForward(NbGraderPreprocessor):

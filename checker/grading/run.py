@@ -28,7 +28,8 @@ from . import nbgrader_speedups  # first: it keeps nbformat's import fast
 import nbformat  # noqa: E402
 from . import sandbox, seeds
 from .notebooks import nbgrader_meta, tool_environment
-from .preprocessors import CHECKER_PACKAGE, FLAG, OUT_OF_TIME
+from .overrules import record_overrule
+from .preprocessors import CHECKER_PACKAGE, DECISIONS, FLAG, OUT_OF_TIME
 
 GRADES_FILE = "grades.csv"
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
@@ -38,7 +39,8 @@ COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
 class Outcome:
     student: str
     assignment: str
-    status: str  # "graded", "flagged" (graded, some checks 0 by the rules), "invalid notebook", "not graded"
+    status: str  # "graded", "flagged" (graded, some checks 0 by the rules), "for review" (graded, the
+    # score stands, something unusual for the instructor to read), "invalid notebook", "not graded"
     reason: str = ""
 
 
@@ -119,13 +121,13 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
                        "the kernel died while running the notebook (os._exit, a crash or running out of memory)")
     if not result.get("success"):
         return Outcome(student, assignment, "not graded", "nbgrader could not grade it: " + _last_error(log))
-    flagged, notes = _what_grading_decided(root / "autograded" / student / assignment)
+    status, notes = _what_grading_decided(root / "autograded" / student / assignment)
     feedback = _worker_api.generate_feedback(assignment, student, force=True)
     if not feedback.get("success"):
         notes.append("its feedback page could not be written: " +
                      _last_error((feedback.get("log") or "") + (feedback.get("error") or "")))
     _freeze_long_lived_objects()
-    return Outcome(student, assignment, "flagged" if flagged else "graded", "; ".join(notes))
+    return Outcome(student, assignment, status, "; ".join(notes))
 
 
 def _timestamp(folder: Path) -> None:
@@ -137,20 +139,23 @@ def _timestamp(folder: Path) -> None:
         stamp.write_text(datetime.fromtimestamp(newest, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
 
-def _what_grading_decided(folder: Path) -> tuple[bool, list[str]]:
-    """(were checks flagged, the notes for grades.csv), read from the autograded notebooks: the
-    reasons preprocessors.ApplyRules gave, and whether a notebook used up its time budget."""
-    reasons, stopped = set(), []
+def _what_grading_decided(folder: Path) -> tuple[str, list[str]]:
+    """(status, the notes for grades.csv), read from the autograded notebooks: what
+    preprocessors.ApplyRules decided (flagged, overruled, for review), and whether a notebook used up
+    its time budget."""
+    flagged, overruled, review, stopped = set(), set(), [], []
     for path in sorted(folder.glob("*.ipynb")):
-        cells = nbformat.read(path, as_version=4).cells
-        errors = [(nbgrader_meta(c).get("grade"), o) for c in cells for o in c.get("outputs", [])
-                  if o.get("output_type") == "error"]
-        # only the course's check cells carry the grader's flag (a learner's cell could raise one too)
-        reasons |= {o.get("evalue", "") for graded, o in errors if graded and o.get("ename") == FLAG}
-        if any(o.get("ename") == OUT_OF_TIME for _, o in errors):
+        notebook = nbformat.read(path, as_version=4)
+        decided = notebook.metadata.get(DECISIONS, {})
+        flagged |= {decided["flagged"]} if decided.get("flagged") else set()
+        overruled |= {decided["overruled"]} if decided.get("overruled") else set()
+        review += [f"for review: {reason}" for reason in decided.get("for_review", [])]
+        errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        if any(o.get("ename") == OUT_OF_TIME for o in errors):
             stopped.append(f"{path.name} used up its time budget: the cells after that were not run, "
                            "and it was graded on what ran")
-    return bool(reasons), sorted(reasons) + stopped
+    status = "flagged" if flagged else "for review" if review and not overruled else "graded"
+    return status, sorted(flagged) + sorted(overruled) + review + stopped
 
 
 def _last_error(log: str) -> str:
@@ -206,15 +211,23 @@ def scores_from_gradebook(root: Path) -> dict:
     return scores
 
 
-def write_grades(root: Path, outcomes: list[Outcome], max_scores: dict) -> Path:
+def write_grades(root: Path, outcomes: list[Outcome], max_scores: dict, keep_others: bool = False) -> Path:
+    """grades.csv, a row per outcome; with `keep_others`, the rows of submissions not graded this
+    time stay as they were (`--overrule` grades only the overruled submissions again)."""
     scores = scores_from_gradebook(root)
     path = root / GRADES_FILE
+    others = []
+    if keep_others and path.is_file():
+        graded = {(o.student, o.assignment) for o in outcomes}
+        with open(path, newline="") as f:
+            others = [row for row in csv.DictReader(f) if (row["student_id"], row["assignment"]) not in graded]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()
+        writer.writerows(others)
         for o in sorted(outcomes, key=lambda o: (o.student, o.assignment)):
             score, max_score = scores.get((o.student, o.assignment), (0.0, max_scores.get(o.assignment, 0.0)))
-            if o.status not in ("graded", "flagged"):
+            if o.status not in ("graded", "flagged", "for review"):
                 score = 0.0
             writer.writerow(dict(student_id=o.student, assignment=o.assignment, score=f"{score:g}",
                                  max_score=f"{max_score:g}", status=o.status, reason=o.reason))
@@ -259,6 +272,10 @@ def main(argv=None) -> int:
                         help="credit for a step right given the learner's earlier answers (default: nbgrader_config.py's)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without the sandbox (only where Landlock is missing, on submissions you trust)")
+    parser.add_argument("--overrule", action="append", default=[], metavar="STUDENT/LESSON",
+                        help="overrule the rules' flag on this submission: recorded in overrules.csv, "
+                             "then only the overruled submissions are graded again")
+    parser.add_argument("--note", default="", help="the instructor's note for --overrule, kept in grades.csv")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     root = Path.cwd()
@@ -269,6 +286,15 @@ def main(argv=None) -> int:
     if not todo:
         print("Nothing to grade: put submissions in submitted/<student>/<lesson>/<notebook>.ipynb.")
         return 1
+    if args.overrule:
+        overruled = [tuple(item.split("/", 1)) for item in args.overrule]
+        unknown = [item for item, key in zip(args.overrule, overruled) if key not in todo]
+        if unknown:
+            print(f"No submission {', '.join(unknown)}: name one as STUDENT/LESSON, e.g. alice/04_makemore_atomic_backprop.")
+            return 2
+        for student, lesson in overruled:
+            record_overrule(root, student, lesson, args.note)
+        todo = overruled
     env = grading_environment()
     settings = {name: value for name, value in (("seed", args.seed), ("timeout", args.cell_timeout)) if value is not None}
     if args.cold_kernels:
@@ -299,7 +325,7 @@ def main(argv=None) -> int:
             outcomes.append(outcome)
             note = f": {outcome.reason}" if outcome.reason else ""
             print(f"[{done}/{len(todo)}] {outcome.student} {outcome.assignment}: {outcome.status}{note}", flush=True)
-    path = write_grades(root, outcomes, {a: max_points(root, a) for a in assignments})
+    path = write_grades(root, outcomes, {a: max_points(root, a) for a in assignments}, keep_others=bool(args.overrule))
     elapsed = time.perf_counter() - started  # the whole run: set-up, grading, grades.csv
     print(f"Graded {len(todo)} submissions in {elapsed:.1f} s ({elapsed / len(todo):.1f} s each); "
           f"grades in {path.name}, feedback in feedback/.")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..rules import flagged_checks
+from ..rules import flagged_checks, judge
 from .notebooks import tool_environment
 
 PASSED = "Success! Your notebook passes all the tests."
@@ -36,6 +36,8 @@ def main(argv=None) -> int:
     findings = flagged_checks(notebook.cells, path.resolve().parent.name)
     for reason in sorted(set(findings.values())):
         print(f"Flagged: {reason}.")
+    if not findings and judge(notebook.cells, path.resolve().parent.name).review:
+        print("Note: something in your cells is unusual enough that your instructor may read it; it costs no points.")
     passed = done.returncode == 0 and PASSED in done.stdout and not findings
     print("Validation passed." if passed else "Validation FAILED: see above.")
     return 0 if passed else 1
