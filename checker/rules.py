@@ -29,6 +29,14 @@ HARMLESS_AUTOGRAD = frozenset(f"torch.autograd.{name}" for name in (
     "Function", "function.Function", "no_grad", "grad_mode.no_grad", "set_grad_enabled",
     "grad_mode.set_grad_enabled", "inference_mode", "grad_mode.inference_mode", "graph.saved_tensors_hooks"))
 AUTOGRAD_MODULES = ("torch.autograd", "torch.func", "functorch")
+# The checker's own functions that compute gradients or verdicts with autograd: the checker's
+# autograd is autograd. Judged by name, however the module is reached (an alias, a default
+# argument), and as a string (`vars(makemore)['autograd_gradients']`).
+CHECKER_GRADIENTS = frozenset({
+    "autograd_gradients", "graph_gradients", "graph_references", "function_gradients", "autograd_references",
+    "branch_contributions", "softmax_jacobian", "_given_dhpreact", "_given_demb", "_references", "_cases",
+    "_biased_batchnorm_backward", "_biased_dx", "roc_area", "roc_points", "topological_order", "given_earlier_answers",
+})
 REPORT_FIELDS = frozenset({"maxdiff", "reason", "your_error", "pytorch_error", "details", "checks"})
 # Magics whose argument is Python (scanned as such), and magics that only show or time things.
 CODE_MAGICS = frozenset({"time", "timeit"})
@@ -340,7 +348,10 @@ class Scan(ast.NodeVisitor):
 
     def _attribute(self, node, receiver, attr: str, ctx) -> None:
         path = dotted(node, self.evidence.modules)
-        if path and _inside(path, AUTOGRAD_MODULES) and path not in AUTOGRAD_MODULES \
+        if attr in CHECKER_GRADIENTS and receiver is not None and not (
+                isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
+            self.flag(node, f"uses the checker's own gradients (`.{attr}`)")
+        elif path and _inside(path, AUTOGRAD_MODULES) and path not in AUTOGRAD_MODULES \
                 and not _inside(path, self.rule.autograd) and isinstance(ctx, ast.Load):
             self.flag(node, f"uses `{path}`")
         elif attr == "grad" and isinstance(ctx, ast.Load) and self.evidence.is_tensor(receiver):
@@ -352,6 +363,14 @@ class Scan(ast.NodeVisitor):
         elif attr in REPORT_FIELDS and isinstance(ctx, ast.Load) and self.loops \
                 and not (isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
             self.review(node, f"reads a check's report (`.{attr}`) in a loop")
+
+    def visit_Constant(self, node):  # `vars(makemore)['autograd_gradients']`
+        if isinstance(node.value, str) and node.value in CHECKER_GRADIENTS:
+            self.flag(node, f"names the checker's own gradients (`{node.value}`)")
+
+    def visit_alias(self, node):  # `from checker.lessons.makemore import autograd_gradients as g`
+        if node.name.split(".")[-1] in CHECKER_GRADIENTS:
+            self.flag(node, f"imports the checker's own gradients (`{node.name}`)")
 
     def visit_Name(self, node):  # `grad(...)` after `from torch.autograd import grad`
         if isinstance(node.ctx, ast.Load) and not self._local(node.id):

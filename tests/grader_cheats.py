@@ -8,6 +8,7 @@ the learner's own just before that cell), the score it must get.
 """
 
 from checker.lessons import makemore
+from submissions import CHEATS_NEEDING_GRADER
 
 EX1 = "04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb"
 EX2 = "05_makemore_fused_cross_entropy/makemore_fused_cross_entropy.ipynb"
@@ -89,3 +90,7 @@ CHEATS = {
     "training_result_typed_in": (EX4, {}, {"check_training": "lossi = [0.0] * 1000\nval_loss = 1.0\n"}, 0),
     "lesson1_references": (LESSON1, {"answer_dx": "dx = ex_scalar._references['x'].expected.clone()"}, {}, 0),
 }
+
+# The cheats on the checker's own state in the kernel, which the rules no longer name: typed into
+# a blank Exercise 1, each scores 0.
+CHEATS.update({f"kernel_{name}": (EX1, answers, {}, 0) for name, answers in CHEATS_NEEDING_GRADER.items()})

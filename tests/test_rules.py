@@ -165,12 +165,14 @@ def test_the_exercise_as_an_oracle_is_for_review(cheat):
 # which show PyTorch's own autograd at work, as the lesson's text says answers may not.
 AUTOGRAD_DEMONSTRATIONS = {
     ("01_chain_rule_building_blocks", "w = torch.linspace(-2, 2, 5)"),
+    ("01_chain_rule_building_blocks", 'blk = setup.block("softmax_jacobian")'),  # the checker's Jacobian, shown
     ("02_scalar_autograd_engine", "x = torch.tensor([1.5, -0.5], dtype=torch.float64, requires_grad=True)"),
     ("02_scalar_autograd_engine", "import warnings"),
     ("02_scalar_autograd_engine", "x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64, requires_grad=True)"),
     ("02_scalar_autograd_engine", "t = torch.ones(3, requires_grad=True) * 2"),
     ("02_scalar_autograd_engine", "p = torch.tensor([1.0, 2.0], requires_grad=True)"),
     ("03_mlp_by_hand_digits", "from dataclasses import replace"),
+    ("03_mlp_by_hand_digits", "if classifier is None:"),  # the checker's ROC area beside the learner's
     ("07_makemore_training", "if backward is None:"),
     ("07_makemore_training", "fast_params = training.copy_parameters(params)"),
     ("08_capstone_autograd_function", "x = torch.randn(4, generator=g, requires_grad=True)"),
@@ -256,8 +258,8 @@ def test_what_the_guard_refused_is_evidence_like_a_rule():
     refusals = [{"event": "calls `torch.autograd.grad`", "detail": "from a helper", "execution_count": 7, "line": 3},
                 {"event": "calls `.backward(`", "cell": 0, "line": 1}]  # the course's own cell: not the learner's
     assert flagged_checks(cells, EXERCISE_1, refusals) == {
-        "check_c": "answer_c line 3 calls `torch.autograd.grad` (from a helper); this course's answers must be "
-                   "derived by hand, so checks from there on earn no points"}
+        "check_c": "answer_c line 3 ran code the grading kernel refused: calls `torch.autograd.grad` (from a "
+                   "helper); this course's answers must be derived by hand, so checks from there on earn no points"}
 
 
 def apply_rules(cells, course, student="alice"):
