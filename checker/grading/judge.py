@@ -41,11 +41,9 @@ _KEEP_BUILT = 8
 
 
 def judged_in_grader(key: str) -> bool:
-    """Whether the exercise `key` hands its answers out: tensor exercises always; an exercise that
-    checks a learner's class or function once its lesson module can run it apart (a `probe`)."""
-    module = _module(key)
-    factory = _factory(key)
-    return getattr(factory, "exercise_key", None) is not None or hasattr(module, "probe")
+    """Whether the exercise `key` hands its answers out: every exercise whose factory is decorated
+    with handout.exercise_factory (tensor answers, and code answers run by its lesson's `probe`)."""
+    return getattr(_factory(key), "exercise_key", None) is not None
 
 
 def _module(key: str):
@@ -151,7 +149,7 @@ class JudgeAnswers(NbGraderPreprocessor):
             errors = [o for o in kept if o.get("output_type") == "error"]
             return printed + errors + [_error(CHECK_FAILED, f"{label}: {NOT_HANDED_IN}")]
         answer = decode(mine[-1]["answer"])  # the hidden test's, which runs last in the cell
-        if getattr(_factory(key), "exercise_key", None) is None:  # a class or function, run by the lesson's probe
+        if getattr(_factory(key), "code_answers", False):  # a class or function, run by the lesson's probe
             answer = Probed(answer)
         with learner_code.graded_history(history):
             if hasattr(exercise, "_report"):  # a class's checks: a table of rows
