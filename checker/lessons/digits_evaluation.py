@@ -239,7 +239,7 @@ class EvaluationExercise(ClassChecks):
     def rows(self, name: str, yours) -> list[Check]:
         """`yours` is the learner's function (called here by the probe), or `Probed`: what the probe
         found in a graded kernel."""
-        if not isinstance(yours, Probed):
+        if type(yours) is not Probed:  # type(): isinstance would ask a learner's metaclass
             return self._rows(name, _probe(self.samples, self.counts, name, yours))
         try:
             return self._rows(name, yours.data)
