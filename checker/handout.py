@@ -26,7 +26,7 @@ from .environment import graded
 ANSWER_MIME = "application/vnd.backprop-ninja.answer+json"
 SUMMARY_MIME = "application/vnd.backprop-ninja.summary+json"
 MAX_ITEMS = 10_000  # of a list or dict: an answer is never bigger; anything bigger is described, not sent
-MAX_STRING = 200
+MAX_STRING = 1000  # a sentence, with a learner's error message in it
 
 
 # plain data ---------------------------------------------------------------------------------------
@@ -195,9 +195,11 @@ class ScoreboardPlaceholder:
         return {SUMMARY_MIME: wanted, "text/plain": "the grader's scoreboard"}
 
 
-def exercise_factory(key: str, given=None):
+def exercise_factory(key: str, given=None, code: bool = False):
     """Decorate a lesson's exercise factory: in a graded kernel it returns a `HandIn` (with the
-    tensors the lesson hands the learner, from `given(*args)`) and computes no reference."""
+    tensors the lesson hands the learner, from `given(*args)`) and computes no reference. With
+    `code`, the exercise checks a learner's class or function: its lesson module's `probe` runs it
+    in the kernel, and the grader judges what it returned (`Probed`)."""
     import functools
 
     def wrap(factory):
@@ -207,5 +209,6 @@ def exercise_factory(key: str, given=None):
                 return HandIn(key, given=given(*args, **kwargs) if given is not None else None)
             return factory(*args, **kwargs)
         build.exercise_key = key
+        build.code_answers = code
         return build
     return wrap

@@ -44,3 +44,40 @@ def fetched_from_the_network(page: str) -> list[str]:
     found = re.findall(r"<(?:script|img|iframe)[^>]*\ssrc=[\"']?(https?://[^\"' >]+)"
                        r"|<link[^>]*\shref=[\"']?(https?://[^\"' >]+)", page)
     return [a or b for a, b in found] + ([] if "window.MathJax = {" in page else ["MathJax is not in the page"])
+
+
+def through_the_grader(module, key: str, label: str, yours):
+    """What the grader judges of a code answer: the lesson's `probe` run as a graded kernel runs it,
+    handed out as JSON and decoded (checker/handout.py)."""
+    import json
+
+    from checker.handout import Probed, decode, encode
+
+    return Probed(decode(json.loads(json.dumps(encode(module.probe(key, label, yours))))))
+
+
+# What holds a checker's answers: an exercise (its references), a reference, a case with its slips.
+ANSWER_HOLDERS = ("_exercises", "_references", "truth", "expected", "mistakes", "output_mistakes")
+
+
+def checker_frames_holding_answers() -> list[str]:
+    """Called from a learner's code: what the checker's frames above it hold that would give an
+    answer away (an object with references, a reference, a case with its slips), by where it is.
+    What a learner's code can reach with frame introspection, as a cheat in the kernel would."""
+    import inspect
+    import os
+
+    import checker
+
+    package = os.path.dirname(checker.__file__)
+    found = []
+    frame = inspect.currentframe().f_back
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(package):
+            for name, value in frame.f_locals.items():
+                for item in ([value] + (list(value.values()) if isinstance(value, dict) else
+                                        list(value) if isinstance(value, (list, tuple)) else [])):
+                    if not isinstance(item, type) and any(hasattr(item, a) for a in ANSWER_HOLDERS):
+                        found.append(f"{frame.f_code.co_name}: {name}")
+        frame = frame.f_back
+    return found

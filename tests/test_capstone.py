@@ -158,3 +158,112 @@ def test_the_mlp_from_the_solution_functions_matches_pytorch(solution):
     for name, p in params.items():
         assert mlp.result(f"d{name}", p.grad).passed, name
     assert capstone.train_steps() == capstone.FAST_TRAIN_STEPS  # tests run in fast mode (conftest.py)
+
+
+# ---- the two halves: the probe in the kernel, the judge in the grader
+
+KEY = "capstone:functions_exercise"
+
+
+def tanh_slip(ctx, dy):
+    (y,) = ctx.saved_tensors
+    return (1 - y) * dy
+
+
+def no_dloss(ctx, dloss):
+    probs, targets = ctx.saved_tensors
+    return (probs - F.one_hot(targets, probs.shape[1])) / probs.shape[0], None
+
+
+def in_place(ctx, dloss):
+    probs, targets = ctx.saved_tensors
+    probs[torch.arange(probs.shape[0]), targets] -= 1
+    return probs / probs.shape[0] * dloss
+
+
+def noisy(ctx, dy):  # not reentrant: another answer each time it runs
+    (y,) = ctx.saved_tensors
+    ctx.calls = getattr(ctx, "calls", 0) + 1
+    return (1 - y ** 2) * dy + ctx.calls * 1e-9 * dy.abs().sum()
+
+
+FUNCTIONS = {  # name: (Function, how it is built from the solution's)
+    "right Tanh": ("Tanh", lambda s: s["Tanh"]),
+    "right Linear": ("Linear", lambda s: s["Linear"]),
+    "right BatchNorm1dBessel": ("BatchNorm1dBessel", lambda s: s["BatchNorm1dBessel"]),
+    "right CrossEntropy": ("CrossEntropy", lambda s: s["CrossEntropy"]),
+    "tanh slip": ("Tanh", lambda s: variant(s["Tanh"], backward=tanh_slip)),
+    "not reentrant": ("Tanh", lambda s: variant(s["Tanh"], backward=noisy)),
+    "no dloss": ("CrossEntropy", lambda s: variant(s["CrossEntropy"], backward=no_dloss)),
+    "in place": ("CrossEntropy", lambda s: variant(s["CrossEntropy"], backward=in_place)),
+    "wrong forward": ("Linear", lambda s: variant(s["Linear"], forward=lambda ctx, x, w, b: (
+        ctx.save_for_backward(x, w), x @ w - b)[1])),
+    "wrong shape": ("Linear", lambda s: variant(s["Linear"], forward=lambda ctx, x, w, b: (
+        ctx.save_for_backward(x, w), (x @ w + b)[:2])[1])),
+    "placeholder": ("Linear", lambda s: None),
+    "an int": ("Linear", lambda s: 3),
+    "two gradients": ("Linear", lambda s: variant(s["Linear"], backward=lambda ctx, d: (d, d))),
+    "raises": ("Linear", lambda s: variant(s["Linear"], backward=lambda ctx, d: ctx.saved_tensors[5])),
+    "numpy forward": ("Linear", lambda s: variant(s["Linear"], forward=lambda ctx, x, w, b: (x @ w + b).numpy())),
+    "a huge output": ("Tanh", lambda s: variant(s["Tanh"], forward=lambda ctx, x: x.new_zeros(5000) + x.sum())),
+}
+
+
+@pytest.mark.parametrize("answer", FUNCTIONS)
+def test_the_grader_says_what_the_lab_says(monkeypatch, solution, answer):
+    from course import through_the_grader
+
+    monkeypatch.setenv(makemore.SEED_ENV_VAR, "4242")
+    ex = capstone.functions_exercise()
+    name, make = FUNCTIONS[answer]
+    function = make(solution)
+    lab = ex.rows(name, function)
+    assert repr(ex.rows(name, through_the_grader(capstone, KEY, name, function))) == repr(lab)
+    assert all(row.passed for row in lab) == answer.startswith("right"), lab
+    if answer == "not reentrant":
+        assert "different result each time" in {r.label: r for r in lab}["gradcheck"].reason
+
+
+def test_the_gradcheck_verdict_is_torch_gradchecks(solution):
+    """The judge's own gradcheck (from the Jacobians the probe hands out) agrees with torch's."""
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    for function in (solution["Tanh"], variant(solution["Tanh"], backward=tanh_slip),
+                     variant(solution["Tanh"], backward=noisy),
+                     variant(solution["Tanh"], backward=lambda ctx, dy: 1 - ctx.saved_tensors[0] ** 2)):
+        try:
+            theirs = torch.autograd.gradcheck(function.apply, (x,), eps=capstone.GRADCHECK_EPS,
+                                              atol=capstone.GRADCHECK_ATOL, rtol=capstone.GRADCHECK_RTOL)
+        except Exception:
+            theirs = False
+        assert capstone.gradcheck_report("Tanh", function, {"x": x}).passed == theirs
+
+
+def test_the_probe_holds_no_reference_and_hands_none_out(monkeypatch, solution):
+    from course import checker_frames_holding_answers
+
+    monkeypatch.setenv(makemore.SEED_ENV_VAR, "4242")
+    ex = capstone.functions_exercise()
+    found = []
+
+    def spying(ctx, *grads):
+        found.extend(checker_frames_holding_answers())
+        return tuple(torch.zeros_like(t) if t.is_floating_point() else None for t in ctx.saved_tensors)[:1] + \
+            (None,) * (len(ctx.needs_input_grad) - 1)
+    for name in NAMES:
+        spy = variant(solution[name], backward=spying)
+        assert ex.rows(name, spy) and found  # in JupyterLab the exercise is there to see
+        found.clear()
+        handed_out = capstone.probe(KEY, name, spy)
+        assert found == [], found
+        answers = {round(v, 5) for r in ex._exercises[name]._references.values() for v in r.expected.flatten().tolist()}
+        numbers = {round(v, 5) for t in handed_out.get("grads", {}).values() for v in t.flatten().tolist()}
+        assert answers.isdisjoint(numbers - {0.0}), name
+
+
+def test_a_graded_kernel_gets_a_hand_in(monkeypatch):
+    from checker.environment import GRADED_ENV_VAR
+    from checker.handout import HandIn
+
+    monkeypatch.setenv(GRADED_ENV_VAR, "1")
+    ex = capstone.functions_exercise()
+    assert type(ex) is HandIn and ex.ready()

@@ -138,3 +138,68 @@ def test_the_report_has_no_tensor_columns(capsys):
     assert ">check</th>" in page and ">exact</th>" not in page and ">gradient</th>" not in page
     gradients = digits_mlp.gradients_exercise().summary()._repr_html_()
     assert ">gradient</th>" in gradients and ">exact</th>" in gradients
+
+
+# ---- the two halves: the probe in the kernel, the judge in the grader
+
+KEY = "digits_evaluation:evaluation_exercise"
+
+
+class Sneaky(float):
+    def __float__(self):
+        raise RuntimeError("no")
+
+    def __repr__(self):
+        raise RuntimeError("no")
+
+
+def raising(*args):
+    raise ValueError("y" * 5000)
+
+
+FUNCTIONS = [(name, function) for name, function in RIGHT.items()] + [(name, function) for name, function, *_ in SLIPS] + [
+    ("confusion", lambda s, l, t: (Sneaky(1.0), 0, 0, 0)),
+    ("roc_curve", lambda s, l: (torch.zeros(20_000), torch.zeros(20_000))),
+    ("roc_curve", lambda s, l: ("a", "b")),
+    ("auc_pairs", raising),
+    ("auc_ranks", lambda s, l: torch.tensor([0.5, 0.5])),
+    ("precision_recall_f1", lambda tp, fp, fn: [tp, fp]),
+]
+
+
+@pytest.mark.parametrize("name, function", FUNCTIONS, ids=[f"{n} {i}" for i, (n, _) in enumerate(FUNCTIONS)])
+def test_the_grader_says_what_the_lab_says(monkeypatch, name, function):
+    from checker.environment import SEED_ENV_VAR
+    from course import through_the_grader
+
+    monkeypatch.setenv(SEED_ENV_VAR, "4242")
+    exercise = evaluation.evaluation_exercise()
+    lab = exercise.rows(name, function)
+    assert repr(exercise.rows(name, through_the_grader(evaluation, KEY, name, function))) == repr(lab)
+    assert all(row.passed for row in lab) == (function is RIGHT.get(name))
+
+
+def test_the_probe_holds_no_reference_and_hands_none_out(monkeypatch):
+    from checker.environment import SEED_ENV_VAR
+    from course import checker_frames_holding_answers
+
+    monkeypatch.setenv(SEED_ENV_VAR, "4242")
+    found = []
+
+    def spy(*args):
+        found.extend(checker_frames_holding_answers())
+        return 0.5
+    for name in ("confusion", "precision_recall_f1", "roc_curve", "auc_pairs", "auc_ranks"):
+        evaluation.probe(KEY, name, spy)
+    assert found == []
+    areas = [evaluation.roc_area(s.scores, s.labels) for s in evaluation.samples().values()]
+    handed_out = [case["number"] for case in evaluation.probe(KEY, "auc_pairs", spy)["cases"]]
+    assert handed_out == [0.5] * 3 and 0.5 not in areas  # a probe that handed out the reference would show
+
+
+def test_a_graded_kernel_gets_a_hand_in(monkeypatch):
+    from checker.environment import GRADED_ENV_VAR
+    from checker.handout import HandIn
+
+    monkeypatch.setenv(GRADED_ENV_VAR, "1")
+    assert type(evaluation.evaluation_exercise()) is HandIn

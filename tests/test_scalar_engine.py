@@ -10,7 +10,7 @@ from checker import CheckFailed, Status
 from checker.grading import verify
 from checker.lessons import scalar_engine
 from checker.environment import DEFAULT_SEED, SEED_ENV_VAR
-from course import SOLUTIONS, solutions_by_id
+from course import ANSWER_HOLDERS, SOLUTIONS, checker_frames_holding_answers, solutions_by_id, through_the_grader
 
 NOTEBOOK = SOLUTIONS / "02_scalar_autograd_engine" / "scalar_autograd_engine.ipynb"
 ANSWERS = solutions_by_id(NOTEBOOK)
@@ -156,3 +156,96 @@ def test_the_grader_draws_other_numbers_and_its_hidden_check_runs_the_class(monk
     with pytest.raises(AssertionError, match="the grader.s own check of relu_tanh"):
         verify.hidden_check("scalar_engine:engine_exercise", "relu_tanh",
                             engine(slip=(CORRECT_TANH, "(1 - t) * out.grad")))
+
+
+# ---- the two halves: the probe in the kernel, the judge in the grader
+
+KEY = "scalar_engine:engine_exercise"
+
+
+def raising_value():
+    Value = engine()
+
+    class Meta(type):
+        def __getattribute__(cls, name):
+            raise RuntimeError("no peeking")
+    return Meta("Value", (), {})
+
+
+CLASSES = {  # a learner's Value class: right, wrong, unusable
+    "right": engine,
+    "tanh slip": lambda: engine(slip=(CORRECT_TANH, "(1 - t) * out.grad")),
+    "mul slip": lambda: engine(slip=("self.grad += other.data * out.grad", "self.grad += self.data * out.grad")),
+    "sub forward": lambda: engine(slip=("return self + (-other)", "return self + other * 1")),
+    "no seed": lambda: engine(seed=("self.grad = 1.0", "pass")),
+    "depth-first walk": lambda: engine(walk=("    for v in reversed(topo):\n        v._backward()",
+                                             "    def fire(v):\n        v._backward()\n        for c in v._prev:\n"
+                                             "            fire(c)\n    fire(self)")),
+    "placeholder": lambda: None,
+    "an int": lambda: 3,
+    "an instance": lambda: engine()(1.0),
+    "no ops": lambda: NoOps,
+    "no _prev": lambda: NoPrev,
+    "__init__ raises": lambda: engine(bad=("self.data = data", "self.data = data / 0")),
+    "grad None": lambda: engine(none=("self.grad = 0.0", "self.grad = None")),
+    "grad a Value": lambda: engine(value=("other.grad += self.data * out.grad", "other.grad += self * out.grad")),
+    "a long error": lambda: engine(long=(CORRECT_TANH, "(1 - t**2) * out.grad if t < 2 else 0\n"
+                                                       "            raise ValueError('x' * 5000)")),
+    "recursion": lambda: engine(loop=("out = Value(self.data**k", "return self ** k\n        out = Value(0")),
+    "a metaclass that raises": raising_value,
+}
+
+
+@pytest.mark.parametrize("answer", CLASSES)
+def test_the_grader_says_what_the_lab_says(monkeypatch, answer):
+    """rows(name, Value) in JupyterLab == rows(name, Probed(what the probe handed out)) in the grader."""
+    monkeypatch.setenv(SEED_ENV_VAR, "4242")
+    ex = scalar_engine.engine_exercise()
+    Value = CLASSES[answer]()
+    verdicts = []
+    for name in ex.names:
+        lab = ex.rows(name, Value)
+        assert repr(ex.rows(name, through_the_grader(scalar_engine, KEY, name, Value))) == repr(lab), name
+        verdicts.append(all(row.passed for row in lab))
+    assert all(verdicts) == (answer == "right"), verdicts
+
+
+def lazy_spy(found: list):
+    """The solution's Value, whose leaves look around the checker's frames when the checker calls their
+    _backward: as a cheat would, for references to copy."""
+    Value = engine()
+    init = Value.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._backward = lambda: found.extend(checker_frames_holding_answers())
+    Value.__init__ = __init__
+    return Value
+
+
+def test_the_probe_holds_no_reference_and_hands_none_out(monkeypatch):
+    monkeypatch.setenv(SEED_ENV_VAR, "4242")
+    ex = scalar_engine.engine_exercise()
+    found = []
+    spy = lazy_spy(found)
+    assert ex.result("add_mul", spy).passed and found  # in JupyterLab the exercise is there to see
+    answers = {round(r.truth.item(), 9) for exercise in ex._exercises.values()
+               for r in exercise._references.values()} - {0.0}
+    zero = engine()  # no _backward passes anything on: every leaf's grad stays 0
+    zero._backward = property(lambda self: (lambda: None), lambda self, function: None)
+    for name in ex.names:
+        found.clear()
+        handed_out = scalar_engine.probe(KEY, name, spy)
+        assert found == [], found
+        handed_out = scalar_engine.probe(KEY, name, zero)
+        numbers = [v for run in handed_out["runs"].values() for v in run.get("grads", {}).values()]
+        assert answers.isdisjoint(round(v, 9) for v in numbers if isinstance(v, float)), name
+
+
+def test_a_graded_kernel_gets_a_hand_in_with_no_reference(monkeypatch):
+    from checker.environment import GRADED_ENV_VAR
+    from checker.handout import HandIn
+
+    monkeypatch.setenv(GRADED_ENV_VAR, "1")
+    ex = scalar_engine.engine_exercise()
+    assert type(ex) is HandIn and ex.ready("the graph") and not any(hasattr(ex, a) for a in ANSWER_HOLDERS)

@@ -43,11 +43,9 @@ _KEEP_BUILT = 8
 
 
 def judged_in_grader(key: str) -> bool:
-    """Whether the exercise `key` hands its answers out: tensor exercises always; an exercise that
-    checks a learner's class or function once its lesson module can run it apart (a `probe`)."""
-    module = _module(key)
-    factory = _factory(key)
-    return getattr(factory, "exercise_key", None) is not None or hasattr(module, "probe")
+    """Whether the exercise `key` hands its answers out: every exercise whose factory is decorated
+    with handout.exercise_factory (tensor answers, and code answers run by its lesson's `probe`)."""
+    return getattr(_factory(key), "exercise_key", None) is not None
 
 
 def _module(key: str):
@@ -162,10 +160,10 @@ class JudgeAnswers(NbGraderPreprocessor):
         if len(mine) > 1:  # the hidden test hands in once: another came from the learner's own code
             return printed + [_error(CHECK_FAILED, f"{label}: {MORE_THAN_ONE}")]
         try:
-            answer = decode(mine[-1]["answer"])  # the hidden test's, which runs last in the cell
+            answer = decode(mine[-1]["answer"])  # the hidden test's
         except Exception:  # not what a hidden test hands in: something else wrote it
             answer = Unreadable()
-        if getattr(_factory(key), "exercise_key", None) is None:  # a class or function, run by the lesson's probe
+        if getattr(_factory(key), "code_answers", False):  # a class or function, run by the lesson's probe
             answer = Probed(answer)
         try:
             with learner_code.graded_history(history), _lesson_environment(seed, fast):

@@ -55,20 +55,22 @@ def _lesson_module(checker, exercise: str):
     return importlib.import_module(f"{checker.__name__}.lessons.{name}")
 
 
-def _judged_in_grader(checker, exercise: str) -> bool:
-    """Tensor exercises, and code exercises whose lesson can run the learner's code apart (`probe`);
-    the same test as the grader's (judge.judged_in_grader)."""
+def _factory(checker, exercise: str):
     module = _lesson_module(checker, exercise)
-    factory = getattr(module, exercise if exercise.startswith("exercise") else exercise.split(":")[1])
-    return getattr(factory, "exercise_key", None) is not None or hasattr(module, "probe")
+    return getattr(module, exercise if exercise.startswith("exercise") else exercise.split(":")[1])
+
+
+def _judged_in_grader(checker, exercise: str) -> bool:
+    """Exercises whose factory is decorated with handout.exercise_factory; the same test as the
+    grader's (judge.judged_in_grader)."""
+    return getattr(_factory(checker, exercise), "exercise_key", None) is not None
 
 
 def _plain(checker, exercise: str, label: str, yours):
     """The answer as data: a tensor's numbers, or what the learner's code returned on the lesson's
-    own inputs (its module's `probe`), never an object of theirs."""
-    module = _lesson_module(checker, exercise)
-    if hasattr(module, "probe"):
-        return checker.handout.encode(module.probe(exercise, label, yours))
+    own inputs (its module's `probe`, for a factory with code answers), never an object of theirs."""
+    if getattr(_factory(checker, exercise), "code_answers", False):
+        return checker.handout.encode(_lesson_module(checker, exercise).probe(exercise, label, yours))
     return checker.handout.encode(yours)
 
 

@@ -4,15 +4,21 @@
     ex.check("Linear", Linear)             # forward, gradcheck and every gradient; raises unless correct
     capstone.gradcheck_report("Linear", Linear, {"x": x, "weight": w, "bias": b})   # gradcheck alone
 
-A Function is checked by running it here, where `.backward()` is allowed: its forward against the
-plain-PyTorch formula, its backward with `torch.autograd.gradcheck` in float64 (against central
-differences), and its float32 gradients against autograd's through the plain-PyTorch formula (the
-verdict of compare.py). Whatever the learner's class does wrong (no class, a missing staticmethod,
-the wrong number of gradients, an exception) becomes one sentence, never a traceback.
+A Function is checked three ways: its forward against the plain-PyTorch formula, its backward as
+`torch.autograd.gradcheck` does (in float64, against central differences of its forward, with
+gradcheck's tolerances), and its float32 gradients against autograd's through the plain-PyTorch
+formula (the verdict of compare.py). Whatever the learner's class does wrong (no class, a missing
+staticmethod, the wrong number of gradients, an exception) becomes one sentence, never a traceback.
+
+A check has two halves: `probe` runs the learner's Function on the lesson's inputs (in a graded
+kernel, where no reference is) and returns plain tensors: its outputs, its gradients, its Jacobian
+by backward and its forward at ± gradcheck's step. The exercise's `rows` judges them (in the grader,
+from the same seed): gradcheck's verdict, and the comparison with the references. In JupyterLab
+`rows` does both, and so does `gradcheck_report`.
 """
 
-import importlib
 import inspect
+import math
 import reprlib
 import warnings
 from collections.abc import Callable
@@ -24,12 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from . import training
-from .class_checks import ClassChecks, Unusable, article
+from .class_checks import UNREADABLE, ClassChecks, Unusable, article, said, unusable
 from ..check import Check, Status
 from ..environment import fast_mode, generator, seed_from_env
 from ..exercise import Exercise
+from ..handout import Probed, exercise_factory
 from .makemore import BN_EPS, PARAMETER_NAMES, MakemoreSetup, _references
-from ..references import autograd_references, function_gradients
+from ..references import autograd_references
 
 LESSON = "08_capstone_autograd_function"  # its folder in solutions/ and lessons/: the rules its checks apply
 
@@ -37,7 +44,7 @@ LESSON = "08_capstone_autograd_function"  # its folder in solutions/ and lessons
 GRADCHECK_EPS = 1e-6  # the finite-difference step
 GRADCHECK_ATOL = 1e-5
 GRADCHECK_RTOL = 1e-3
-GradcheckError = importlib.import_module("torch.autograd.gradcheck").GradcheckError
+MAX_OUTPUT = 4096  # elements of an output whose Jacobian is measured: one backward each (the cases' have <= 40)
 
 TRAIN_STEPS = 10_000
 FAST_TRAIN_STEPS = 1_000  # CI and grading: enough for the two loss curves to fall together
@@ -164,34 +171,63 @@ def _dry_run(name: str, function, args: list, names: list) -> torch.Tensor:
     return output
 
 
-# ---------------------------------------------------------------- gradcheck, explained
+# ---------------------------------------------------------------- gradcheck, in two halves
 
-def _jacobians(function, args: list) -> list:
-    """[(input index, analytical, numerical)] for every input that requires grad: the Jacobian
-    d output / d input flattened to (output elements, input elements), in float64. The analytical
-    one comes from your backward, one vector-Jacobian product per output element (a one-hot
-    grad_output each time); the numerical one from central differences with gradcheck's step."""
+def _gradcheck_probe(name: str, function, names: list, values: list) -> dict:
+    """What gradcheck needs of the learner's Function on float64 copies of `values`, as plain tensors
+    (run in the kernel: no verdict here). For each input that requires grad: the Jacobian
+    d output / d input by their backward, one one-hot grad_output per output element, twice
+    (gradcheck's test that backward is reentrant); their forward at that input ± GRADCHECK_EPS, one
+    element at a time (the central differences); their backward's gradient for a zero grad_output
+    (gradcheck's test that it is multiplied by grad_output). Raises Unusable."""
+    _function_problem(name, function)
+    args = _float64_leaves(values)
+    output = _dry_run(name, function, args, names)
+    if output.numel() > MAX_OUTPUT:
+        raise Unusable(f"{name}.forward returned {output.numel()} numbers ({_shape(output)}) for these inputs: "
+                        f"more than the checker measures ({MAX_OUTPUT}); does it return the right tensor?")
+    return {"output_shape": list(output.shape), "inputs": _run(name, "backward", lambda: _jacobians(function, args))}
+
+
+def _jacobians(function, args: list) -> list[dict]:
     wanted = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
     values = [a.detach() if isinstance(a, torch.Tensor) else a for a in args]
     leaves = [values[i].clone().requires_grad_() for i in wanted]
     with torch.enable_grad():
         output = function.apply(*[leaves[wanted.index(i)] if i in wanted else v for i, v in enumerate(values)])
         flat = output.reshape(-1)
-        rows = [torch.autograd.grad(flat[k], leaves, retain_graph=True, allow_unused=True)
-                for k in range(flat.numel())]
+        first, again = ([torch.autograd.grad(flat[k], leaves, retain_graph=True, allow_unused=True)
+                         for k in range(flat.numel())] for _ in range(2))
+        zero = torch.autograd.grad(output, leaves, torch.zeros_like(output), allow_unused=True)
+
+    def stacked(rows, position, i):  # (output elements, input elements); None is a zero gradient
+        return torch.stack([torch.zeros_like(values[i]) if row[position] is None else row[position]
+                            for row in rows]).reshape(flat.numel(), -1)
+
     found = []
     for position, i in enumerate(wanted):
-        analytical = torch.stack([torch.zeros_like(values[i]) if row[position] is None else row[position]
-                                  for row in rows]).reshape(flat.numel(), -1)
-        numerical = torch.empty_like(analytical)
-        for k in range(values[i].numel()):
-            step = torch.zeros(values[i].numel(), dtype=values[i].dtype)
-            step[k] = GRADCHECK_EPS
-            moved = [function.apply(*values[:i], values[i] + sign * step.view_as(values[i]), *values[i + 1:])
-                     for sign in (1, -1)]
-            numerical[:, k] = (moved[0] - moved[1]).reshape(-1) / (2 * GRADCHECK_EPS)
-        found.append((i, analytical, numerical))
+        moved = {}
+        for sign in (1, -1):
+            outputs = []
+            for k in range(values[i].numel()):
+                step = torch.zeros(values[i].numel(), dtype=values[i].dtype)
+                step[k] = sign * GRADCHECK_EPS
+                outputs.append(function.apply(*values[:i], values[i] + step.view_as(values[i]), *values[i + 1:])
+                               .reshape(-1))
+            moved[sign] = torch.stack(outputs) if outputs else torch.zeros(0, flat.numel(), dtype=values[i].dtype)
+        found.append({"input": i, "analytical": _plain(stacked(first, position, i)),
+                      "again": _plain(stacked(again, position, i)),
+                      "zero": _plain(torch.zeros_like(values[i]) if zero[position] is None else zero[position]),
+                      "plus": _plain(moved[1]), "minus": _plain(moved[-1])})
     return found
+
+
+def _plain(tensor: torch.Tensor) -> torch.Tensor:
+    """A plain, detached copy: not a subclass of the learner's, with its own methods."""
+    with torch._C.DisableTorchFunctionSubclass():
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"{type(tensor).__name__} is not a tensor")
+        return torch.Tensor._make_subclass(torch.Tensor, tensor.detach()).clone()
 
 
 def _index(flat_index: int, shape) -> str:
@@ -200,37 +236,42 @@ def _index(flat_index: int, shape) -> str:
     return str([int(i) for i in np.unravel_index(flat_index, tuple(shape))])  # torch's arrived only in 2.2
 
 
-def _gradcheck_verdict(name: str, function, args: list, names: list, output_shape) -> Check:
-    """Run gradcheck; on failure, say which input's gradient is wrong and where it differs most."""
-    passed, failure = True, None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.autograd.gradcheck(function.apply, tuple(args), eps=GRADCHECK_EPS, atol=GRADCHECK_ATOL,
-                                     rtol=GRADCHECK_RTOL)
-    except GradcheckError as error:
-        passed, failure = False, str(error)
-    except Exception as error:  # raised by the learner's code
-        raise Unusable(_explain(name, "backward", error)) from None
-    jacobians = _run(name, "backward", lambda: _jacobians(function, args))
-    largest, wrong = 0.0, None
-    for i, analytical, numerical in jacobians:
+NOT_SCALED = ("your backward's gradients do not scale with grad_output (the gradient flowing into the "
+              "output): multiply by it.")
+NOT_REENTRANT = ("your backward gives a different result each time it runs with the same grad_output: does it "
+                 "change a saved tensor in place? Work on a copy (.clone()) instead.")
+
+
+def _gradcheck_verdict(names: list, shapes: list, found: dict) -> Check:
+    """gradcheck's verdict on what `_gradcheck_probe` found, by its tests and tolerances: backward's
+    Jacobian against central differences for every input, backward reentrant, backward multiplied by
+    grad_output. On failure, which input's gradient is wrong and where it differs most."""
+    largest, wrong, reentrant, scaled = 0.0, None, True, True
+    for jacobian in found["inputs"]:
+        i, analytical, again = int(jacobian["input"]), jacobian["analytical"].double(), jacobian["again"].double()
+        numerical = ((jacobian["plus"].double() - jacobian["minus"].double()) / (2 * GRADCHECK_EPS)).T
+        if not analytical.shape == again.shape == numerical.shape == (math.prod(found["output_shape"]),
+                                                                      math.prod(shapes[i])):
+            raise ValueError("Jacobians of another shape than the inputs'")
         difference = (analytical - numerical).abs().nan_to_num(float("inf"))
         if difference.numel():
             largest = max(largest, difference.max().item())
+            reentrant &= not bool((analytical - again).abs().max() > 0)  # gradcheck's nondet_tol = 0 (NaN passes)
         outside = difference > GRADCHECK_ATOL + GRADCHECK_RTOL * numerical.abs()
         if wrong is None and outside.any():
             wrong = (i, analytical, numerical, difference)
-    if passed:
+        scaled &= bool((jacobian["zero"] == 0).all())
+    if wrong is None and reentrant and scaled:
         return Check("gradcheck", Status.CORRECT,
                      f"gradcheck passes: your backward agrees with central differences in float64 for every "
                      f"input (largest difference {largest:.1e}; allowed {GRADCHECK_ATOL:g} + "
                      f"{GRADCHECK_RTOL:g} × |numerical|)", maxdiff=largest)
     if wrong is None:
-        return Check("gradcheck", Status.WRONG, "gradcheck fails: " + _gradcheck_message(failure), maxdiff=largest)
+        return Check("gradcheck", Status.WRONG, "gradcheck fails: " + (NOT_SCALED if reentrant else NOT_REENTRANT),
+                     maxdiff=largest)
     i, analytical, numerical, difference = wrong
     out_k, in_k = divmod(int(difference.argmax()), difference.shape[1])
-    where = f"d output{_index(out_k, output_shape)} / d {names[i]}{_index(in_k, args[i].shape)}"
+    where = f"d output{_index(out_k, found['output_shape'])} / d {names[i]}{_index(in_k, shapes[i])}"
     reason = (f"gradcheck fails for {names[i]} (input {i}): the largest difference is at {where}, "
               f"{numerical[out_k, in_k].item():.4g} by central differences but {analytical[out_k, in_k].item():.4g} "
               f"by your backward")
@@ -241,35 +282,62 @@ def _gradcheck_verdict(name: str, function, args: list, names: list, output_shap
     return Check("gradcheck", Status.WRONG, reason, maxdiff=largest)
 
 
-def _gradcheck_message(message: str | None) -> str:
-    """gradcheck's own complaint, when it is not a mismatch of one input's Jacobian."""
-    message = (message or "").strip()
-    if "not multiplied by grad_output" in message:
-        return ("your backward's gradients do not scale with grad_output (the gradient flowing into the "
-                "output): multiply by it.")
-    if "reentrant" in message:
-        return ("your backward gives a different result each time it runs with the same grad_output: does it "
-                "change a saved tensor in place? Work on a copy (.clone()) instead.")
-    return message.splitlines()[0] if message else "gradcheck returned False."
+def _shapes(values: list) -> list:
+    return [tuple(v.shape) if isinstance(v, torch.Tensor) else () for v in values]
 
 
 def gradcheck_report(name: str, function, inputs) -> Check:
-    """torch.autograd.gradcheck of `function` on float64 copies of `inputs` (a dict {name: tensor},
-    a sequence, or one tensor), as a Check with one sentence: which input's gradient is wrong and
-    where it differs most from central differences. Never raises."""
+    """gradcheck of `function` on float64 copies of `inputs` (a dict {name: tensor}, a sequence, or
+    one tensor), as a Check with one sentence: which input's gradient is wrong and where it differs
+    most from central differences. Never raises."""
+    names, values = _arguments(inputs)
     with _one_thread():
         try:
-            return _gradcheck_row(name, function, *_arguments(inputs))
+            found = _gradcheck_probe(name, function, names, values)
         except Unusable as problem:
             return Check("gradcheck", problem.status, problem.sentence)
+    return _gradcheck_verdict(names, _shapes(values), found)
 
 
-def _gradcheck_row(name: str, function, names: list, values: list) -> Check:
-    """gradcheck's verdict; raises Unusable if the Function cannot be run at all."""
-    _function_problem(name, function)
-    args = _float64_leaves(values)
-    output = _dry_run(name, function, args, names)
-    return _gradcheck_verdict(name, function, args, names, output.shape)
+# ---------------------------------------------------------------- the probe: your Function, run in the kernel
+
+def probe(exercise_key: str, label: str, yours) -> dict:
+    """What the learner's Function `label` gives on the lesson's inputs from seed_from_env(): in a
+    graded kernel all the grader sees of it. Plain tensors and sentences, no reference and no
+    verdict; never raises."""
+    found = _inputs(seed_from_env()).get(label)
+    return {} if found is None else _probe(label, yours, *found)
+
+
+def _probe(name: str, function, inputs: dict, upstream: torch.Tensor) -> dict:
+    """{"problem": [status, sentence]} if the Function cannot be run; else what gradcheck needs
+    (`_gradcheck_probe`), its float32 "forward" and the float32 "grads" of its backward for
+    `upstream`, or only "forward_shape" when the output has another shape than `upstream`."""
+    with _one_thread():
+        try:
+            found = _gradcheck_probe(name, function, list(inputs), list(inputs.values()))
+            output = _run(name, "forward", lambda: function.apply(*inputs.values()))
+            if not isinstance(output, torch.Tensor):
+                raise Unusable(f"{name}.forward returned {article(type(output).__name__)}; it must return one tensor.")
+            if output.shape != upstream.shape:  # the judge reports the shape; no gradients to compare
+                return {**found, "forward_shape": list(output.shape)}
+            found["forward"] = _plain(output)
+            found["grads"] = _run(name, "backward", lambda: _gradients(function, inputs, upstream))
+        except Unusable as problem:
+            return {"problem": said(problem)}
+        except Exception as error:  # a learner's class that raises where the checker only looks at it
+            return {"problem": said(Unusable(f"{name} raised {type(error).__name__} when the checker looked at it"))}
+    return found
+
+
+def _gradients(function, inputs: dict, upstream: torch.Tensor) -> dict:
+    """{input: float32 gradient} by the learner's backward, for every floating-point input."""
+    leaves = {k: v.detach().clone().requires_grad_() if v.is_floating_point() else v for k, v in inputs.items()}
+    wanted = {k: v for k, v in leaves.items() if v.requires_grad}
+    with torch.enable_grad():
+        grads = torch.autograd.grad(function.apply(*leaves.values()), list(wanted.values()), upstream,
+                                    allow_unused=True)
+    return {k: _plain(torch.zeros_like(leaf) if grad is None else grad) for (k, leaf), grad in zip(wanted.items(), grads)}
 
 
 # ---------------------------------------------------------------- the graded exercise
@@ -311,27 +379,36 @@ class FunctionsExercise(ClassChecks):
         return f"{label} on the checker's inputs"
 
     def rows(self, name: str, function) -> list[Check]:
-        """The report of one Function: forward, gradcheck, then one row per gradient."""
+        """The report of one Function: forward, gradcheck, then one row per gradient. `function` is
+        the learner's class (run here by the probe), or `Probed`: what the probe found in a graded
+        kernel."""
         case = self.cases[name]
-        with _one_thread():
-            try:
-                gradcheck = _gradcheck_row(name, function, *_arguments(case.inputs))
-                forward = self._forward_row(case, function)
-                if forward.status is Status.INVALID:  # no gradients to compare: the output has another shape
-                    return [forward, gradcheck]
-                grads = _run(name, "backward", lambda: function_gradients(
-                    lambda **kw: function.apply(*kw.values()), case.inputs, torch.float32, case.upstream))
-            except Unusable as problem:
-                return [Check(name, problem.status, problem.sentence)]
-        exercise = self._exercises[name]
-        return [forward, gradcheck, *(exercise.result(f"d{k}", grad, record=False) for k, grad in grads.items())]
+        if type(function) is not Probed:  # type(): isinstance would ask a learner's metaclass
+            return self._rows(case, _probe(name, function, case.inputs, case.upstream))
+        try:
+            with _one_thread():
+                return self._rows(case, function.data)
+        except (LookupError, TypeError, ValueError, AttributeError, RuntimeError):  # not what the probe returns
+            return [Check(name, Status.INVALID, UNREADABLE)]
 
-    def _forward_row(self, case: Case, function) -> Check:
-        output = _run(case.name, "forward", lambda: function.apply(*case.inputs.values()))
+    def _rows(self, case: Case, found: dict) -> list[Check]:
+        if "problem" in found:
+            problem = unusable(found["problem"])
+            return [Check(case.name, problem.status, problem.sentence)]
+        gradcheck = _gradcheck_verdict(list(case.inputs), _shapes(list(case.inputs.values())), found)
+        forward = self._forward_row(case, found)
+        if forward.status is Status.INVALID:  # no gradients to compare: the output has another shape
+            return [forward, gradcheck]
+        exercise, grads = self._exercises[case.name], found["grads"]
+        return [forward, gradcheck, *(exercise.result(f"d{k}", grads[k], record=False) for k in exercise._references)]
+
+    def _forward_row(self, case: Case, found: dict) -> Check:
         truth = case.reference(**{k: v.double() if v.is_floating_point() else v for k, v in case.inputs.items()})
-        if output.shape != truth.shape:  # output is a tensor: the dry run made sure
-            return Check("forward", Status.INVALID, f"{case.name}.forward returns shape {_shape(output)}, but "
+        shape = tuple(found["forward_shape"]) if "forward_shape" in found else tuple(found["forward"].shape)
+        if shape != truth.shape:
+            return Check("forward", Status.INVALID, f"{case.name}.forward returns shape {shape}, but "
                                                     f"{case.formula} has shape {_shape(truth)}")
+        output = found["forward"]
         expected = truth.float()
         difference = (output.detach().double() - truth).abs().nan_to_num(float("inf"))
         maxdiff = difference.max().item()
@@ -369,24 +446,33 @@ def _plain_batchnorm(x, gain, bias, unbiased=True):
     return gain * (x - x.mean(0, keepdim=True)) * (bnvar + BN_EPS) ** -0.5 + bias
 
 
-def _cases(seed: int) -> list[Case]:
+def _inputs(seed: int) -> dict[str, tuple[dict, torch.Tensor]]:
+    """{Function: (its inputs in `apply` order, the gradient flowing into its output)}, drawn from
+    `seed`: what the probe runs a learner's Function on, and nothing computed from them."""
     g = generator(seed)
 
     def randn(*shape, scale=1.0, shift=0.0):
         return torch.randn(shape, generator=g) * scale + shift
 
-    x = randn(6, 5, scale=1.5)
-    up = randn(6, 5)
-    y = torch.tanh(x.double())
-    tanh = Case("Tanh", "torch.tanh(x)", lambda x: torch.tanh(x), {"x": x}, up, mistakes={"x": {
+    tanh = {"x": randn(6, 5, scale=1.5)}, randn(6, 5)
+    linear = {"x": randn(6, 4), "weight": randn(4, 3, scale=0.5), "bias": randn(3, scale=0.1)}, randn(6, 3)
+    batchnorm = {"x": randn(8, 5, scale=2.0, shift=0.5), "gain": randn(1, 5, scale=0.1, shift=1.0),
+                 "bias": randn(1, 5, scale=0.1)}, randn(8, 5)
+    cross_entropy = {"logits": randn(8, 5, scale=2.0), "targets": torch.randint(0, 5, (8,), generator=g)}, \
+        torch.rand((), generator=g) + 0.5  # not 1, so a backward that ignores it shows
+    return {"Tanh": tanh, "Linear": linear, "BatchNorm1dBessel": batchnorm, "CrossEntropy": cross_entropy}
+
+
+def _cases(seed: int) -> list[Case]:
+    inputs = _inputs(seed)
+    (tanh_inputs, up) = inputs["Tanh"]
+    y = torch.tanh(tanh_inputs["x"].double())
+    tanh = Case("Tanh", "torch.tanh(x)", lambda x: torch.tanh(x), tanh_inputs, up, mistakes={"x": {
         "that is (1 - y) * grad_output; the derivative of tanh is 1 - y**2, with y = tanh(x)": (1 - y) * up.double()}})
 
-    linear = Case("Linear", "x @ weight + bias", lambda x, weight, bias: x @ weight + bias,
-                  {"x": randn(6, 4), "weight": randn(4, 3, scale=0.5), "bias": randn(3, scale=0.1)}, randn(6, 3))
+    linear = Case("Linear", "x @ weight + bias", lambda x, weight, bias: x @ weight + bias, *inputs["Linear"])
 
-    bn_inputs = {"x": randn(8, 5, scale=2.0, shift=0.5), "gain": randn(1, 5, scale=0.1, shift=1.0),
-                 "bias": randn(1, 5, scale=0.1)}
-    bn_up = randn(8, 5)
+    bn_inputs, bn_up = inputs["BatchNorm1dBessel"]
     batchnorm = Case(
         "BatchNorm1dBessel", "gain * (x - mean) / sqrt(var + 1e-5) + bias, var with 1/(n-1)", _plain_batchnorm,
         bn_inputs, bn_up, mistakes={"x": {
@@ -396,8 +482,8 @@ def _cases(seed: int) -> list[Case]:
                          "x.var(0, keepdim=True, unbiased=True), divided by n-1":
                          _plain_batchnorm(**{k: v.double() for k, v in bn_inputs.items()}, unbiased=False)})
 
-    logits, targets = randn(8, 5, scale=2.0), torch.randint(0, 5, (8,), generator=g)
-    dloss = torch.rand((), generator=g) + 0.5  # not 1, so a backward that ignores it shows
+    (ce_inputs, dloss) = inputs["CrossEntropy"]
+    logits, targets = ce_inputs["logits"], ce_inputs["targets"]
     truth = autograd_references(F.cross_entropy, {"input": logits, "target": targets}, dloss)["input"].truth
     cross_entropy = Case(
         "CrossEntropy", "F.cross_entropy(logits, targets)", lambda logits, targets: F.cross_entropy(logits, targets),
@@ -416,6 +502,7 @@ def _biased_dx(inputs: dict, up: torch.Tensor) -> torch.Tensor:
     return gain * bnvar_inv / n * (n * dout - dout.sum(0) - bnraw * (dout * bnraw).sum(0))
 
 
+@exercise_factory("capstone:functions_exercise", code=True)
 def functions_exercise(seed: int | None = None) -> FunctionsExercise:
     """The graded exercise: Tanh, Linear, BatchNorm1dBessel and CrossEntropy, on inputs drawn from
     `seed` (default: seed_from_env(), so the grader's seed gives other inputs)."""

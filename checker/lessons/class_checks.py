@@ -5,6 +5,7 @@ interface every exercise offers: result, check, preview and the scoreboard.
 
 from ..check import Check, Status
 from ..errors import CheckFailed
+from ..handout import MAX_STRING
 from ..learner_code import broken_rule
 from ..report import Scoreboard, show
 
@@ -15,6 +16,23 @@ class Unusable(Exception):
     def __init__(self, sentence: str, status: Status = Status.INVALID):
         super().__init__(sentence)
         self.sentence, self.status = sentence, status
+
+
+def said(problem: Unusable) -> list:
+    """An Unusable as plain data for a probe, [status, sentence]: cut to what the grader receives
+    (handout.MAX_STRING), so the lab and the grader say the same."""
+    return [problem.status.value, problem.sentence[:MAX_STRING]]
+
+
+def unusable(data) -> Unusable:
+    """`said`'s data back as an Unusable."""
+    status, sentence = data
+    return Unusable(str(sentence), Status(status))
+
+
+# What the grader says when a probe's data is not of the form its probe returns (never, unless a
+# learner's code reached into the probe while it ran).
+UNREADABLE = "the grader could not read what your code gave on the checker's inputs: run its cell again"
 
 
 def article(noun: str) -> str:

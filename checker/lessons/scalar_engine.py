@@ -13,9 +13,13 @@ arguments that adds out.grad times the local derivative to each operand's grad);
 
 The op checks walk the graph themselves (reverse topological order, calling your `_backward`s), so
 they can run before you write `backward`; the `backward` check runs yours. Every check first tries
-each op on its own (a "probe"), so a wrong local gradient is reported by the op's name. Whatever the
-class does wrong (no class, a missing method, an exception, a grad that is not a number) becomes
-one sentence, never a traceback.
+each op on its own, so a wrong local gradient is reported by the op's name. Whatever the class does
+wrong (no class, a missing method, an exception, a grad that is not a number) becomes one sentence,
+never a traceback.
+
+A check has two halves: `probe` runs your class on the check's expressions (in a graded kernel,
+where it holds no reference) and returns plain numbers and sentences; the exercise's `rows` judges
+them against PyTorch (in the grader, from the same seed). In JupyterLab `rows` does both.
 """
 
 import math
@@ -28,11 +32,12 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from .class_checks import ClassChecks, Unusable, article, combine_rows
+from .class_checks import UNREADABLE, ClassChecks, Unusable, article, combine_rows, said, unusable
 from ..check import Check, Status
 from ..compare import compare
 from ..environment import generator, seed_from_env
 from ..exercise import Exercise
+from ..handout import Probed, exercise_factory
 from ..references import autograd_references, function_gradients
 
 LESSON = "02_scalar_autograd_engine"  # its folder in solutions/ and lessons/: the rules its checks apply
@@ -46,13 +51,15 @@ _HOW = {"__add__": "`def __add__(self, other):` (it makes `a + b` work)",
         "__sub__": "`def __sub__(self, other):` (it makes `a - b` work)",
         "relu": "`def relu(self):`", "tanh": "`def tanh(self):`"}
 MAX_DRAWN_NODES = 60
+MAX_WALKED_NODES = 10_000  # a check's expressions have a few dozen Values: more is a runaway graph
 _CHECKER_FOLDER = os.path.dirname(os.path.abspath(__file__))
 
 
 @dataclass(frozen=True)
 class Case:
     """An expression to build with the learner's Value: its leaves' numbers, the gradient flowing into
-    its output, and hints for known slips {leaf: {hint: float64 gradient that slip gives}}.
+    its output, and hints for known slips {leaf: {hint: f(upstream, **leaves), the gradient that slip
+    gives}} (computed in the grader, never in the kernel).
     `expression` works on Values and on torch tensors alike (both have +, *, **, -, relu(), tanh())."""
 
     name: str
@@ -72,6 +79,8 @@ def _run(thunk: Callable, doing: str):
     try:
         with warnings.catch_warnings(action="ignore"):
             return thunk()
+    except Unusable:
+        raise
     except Exception as error:  # the learner's bug, reported in one sentence
         message = (str(error).strip().splitlines() or ["no message"])[0]
         raise Unusable(f"{_where(error) or doing} raised {type(error).__name__}: {message}") from None
@@ -160,15 +169,18 @@ def _describe(node) -> str:
     return f"the Value made by {op!r}" if op else "a Value"
 
 
-def topological_order(root) -> list:
+def topological_order(root, limit: int | None = None) -> list:
     """Every node of the graph below `root`, each after all of its operands (no recursion, so a deep
-    graph does not hit Python's recursion limit)."""
+    graph does not hit Python's recursion limit); Unusable beyond `limit` nodes."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
         elif id(node) not in seen:
+            if limit is not None and len(seen) >= limit:
+                raise Unusable(f"the graph below {_describe(root)} has more than {limit} Values, but these "
+                               f"expressions make a few dozen: does an op add Values to _prev that it did not use?")
             seen.add(id(node))
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if id(child) not in seen)
@@ -177,7 +189,7 @@ def topological_order(root) -> list:
 
 def _walk(root, upstream: float) -> None:
     """The checker's own backward: root.grad = upstream, then every _backward in reverse topological order."""
-    order = topological_order(root)
+    order = topological_order(root, MAX_WALKED_NODES)
     root.grad = upstream
     for node in reversed(order):
         backward = getattr(node, "_backward", None)
@@ -232,10 +244,7 @@ def _probes(g) -> dict[str, list[Case]]:
     def probe(op, formula, expression, signs, hints=None):
         inputs = {name: _number(g, 0.5, 2.0, sign) for name, sign in zip("xy", signs)}
         upstream = float(_number(g, 0.5, 2.0))
-        values = {name: float(v) for name, v in inputs.items()}
-        found = {leaf: {hint: torch.tensor(f(upstream, **values), dtype=torch.float64) for hint, f in h.items()}
-                 for leaf, h in (hints or {}).items()}
-        return Case(op, formula, expression, inputs, upstream, (op,), found)
+        return Case(op, formula, expression, inputs, upstream, (op,), hints or {})
 
     k = round(float(torch.rand((), generator=g)) * 2 + 1.5, 2)
     return {
@@ -270,6 +279,78 @@ def _hint(check: Check) -> str:
 _FORGOT_UPSTREAM = "that is the local derivative alone: multiply it by out.grad (the chain rule)"
 
 
+def _inputs(seed: int) -> tuple[list[Case], dict[str, list[Case]]]:
+    """The checks' expressions and each op's own, with their numbers from `seed`; no reference."""
+    g = generator(seed)
+    return _cases(g), _probes(g)
+
+
+# ---------------------------------------------------------------- the probe: your class, run in the kernel
+
+def probe(exercise_key: str, label: str, Value) -> dict:
+    """What the learner's Value gives on the check `label`'s expressions, with numbers from
+    seed_from_env(): in a graded kernel all the grader sees of it. Plain numbers and sentences, no
+    reference and no verdict; never raises."""
+    cases, probes = _inputs(seed_from_env())
+    return _probe({case.name: case for case in cases}, probes, label, Value)
+
+
+def _probe(cases: dict, probes: dict, name: str, Value) -> dict:
+    """{"class": [status, sentence]} if Value cannot be run at all; else {"runs": {key: run}} for every
+    expression the check `name` builds (its ops' own, then its own; for "backward", walked by yours
+    and by the checker's walk, which tells a wrong walk from wrong ops)."""
+    case = cases.get(name)
+    if case is None:
+        return {}
+    walk = "yours" if name == "backward" else "checker"
+    try:
+        _class_problem(Value, [OP_METHODS[op] for op in case.ops] + (["backward"] if walk == "yours" else []))
+        runs = {_run_key(op_case, "checker"): _run_data(op_case, Value, "checker")
+                for op in case.ops for op_case in probes[op]}
+        runs[_run_key(case, walk)] = _run_data(case, Value, walk)
+        if walk == "yours":
+            runs[_run_key(case, "checker")] = _run_data(case, Value, "checker")
+    except Unusable as problem:
+        return {"class": said(problem)}
+    except Exception as error:  # a learner's metaclass or property, raising where the checker only looks
+        return {"class": said(Unusable(f"Value raised {type(error).__name__} when the checker looked at it"))}
+    return {"runs": runs}
+
+
+def _run_key(case: Case, walk: str) -> str:
+    return f"{walk}: {case.formula}"  # by formula: a check and an op share a name ("pow"), never a formula
+
+
+def _run_data(case: Case, Value, walk: str) -> dict:
+    """{"data": the output's number, "grads": {leaf: number, or a sentence if it is not one}}, or
+    {"problem": [status, sentence]} when the expression cannot be built or walked."""
+    try:
+        return _run(lambda: _run_case(case, Value, walk), case.formula)
+    except Unusable as problem:
+        return {"problem": said(problem)}
+
+
+def _run_case(case: Case, Value, walk: str) -> dict:
+    leaves = {name: _leaf(Value, float(x)) for name, x in case.inputs.items()}
+    out = _run(lambda: case.expression(**leaves), case.formula)
+    if not _is_value(out):
+        raise Unusable(f"{case.formula} gave {article(type(out).__name__)} ({reprlib.repr(out)}), not a Value: "
+                        f"each op must return a new Value.")
+    problem = _number_problem(f"the data of {case.formula}", getattr(out, "data", None))
+    if problem:
+        raise Unusable(problem)
+    data = float(out.data)
+    if walk == "yours":
+        _run(out.backward, "Value.backward")
+    else:
+        _walk(out, case.upstream)
+    grads = {}
+    for name, leaf in leaves.items():
+        grad = getattr(leaf, "grad", None)
+        grads[name] = _number_problem(f"{name}.grad after backward", grad) or float(grad)
+    return {"data": data, "grads": grads}
+
+
 # ---------------------------------------------------------------- the exercise
 
 class EngineExercise(ClassChecks):
@@ -292,40 +373,33 @@ class EngineExercise(ClassChecks):
         upstream = torch.tensor(case.upstream)
         references = autograd_references(case.expression, case.inputs, upstream)
         local = function_gradients(case.expression, case.inputs, torch.float64)  # what upstream 1 gives
+        values = {name: float(v) for name, v in case.inputs.items()}
         for leaf, reference in references.items():
-            mistakes = dict(case.hints.get(leaf, {}))
+            mistakes = {hint: torch.tensor(slip(case.upstream, **values), dtype=torch.float64)
+                        for hint, slip in case.hints.get(leaf, {}).items()}
             if case.upstream != 1.0:
                 mistakes[_FORGOT_UPSTREAM] = local[leaf]
             references[leaf] = replace(reference, mistakes=mistakes)
         return Exercise(case.formula, references)
 
-    # ---- one case on the learner's class
+    # ---- judging what the probe found
 
-    def _run_case(self, case: Case, Value, walk: str = "checker") -> tuple[Check, dict]:
-        """(forward row, {leaf: grad}) of `case` built with the learner's Value; raises Unusable."""
-        leaves = {name: _leaf(Value, float(x)) for name, x in case.inputs.items()}
-        out = _run(lambda: case.expression(**leaves), case.formula)
-        if not _is_value(out):
-            raise Unusable(f"{case.formula} gave {article(type(out).__name__)} ({reprlib.repr(out)}), not a Value: "
-                            f"each op must return a new Value.")
-        problem = _number_problem(f"the data of {case.formula}", getattr(out, "data", None))
-        if problem:
-            raise Unusable(problem)
+    def _judge_run(self, case: Case, runs: dict, walk: str = "checker") -> tuple[Check, dict]:
+        """(forward row, {leaf: grad}) of `case` as the probe ran it; raises Unusable."""
+        run = runs[_run_key(case, walk)]
+        if "problem" in run:
+            raise unusable(run["problem"])
         truth = case.expression(**{k: v.double() for k, v in case.inputs.items()})
-        forward = compare("forward", out.data, truth.float(), truth)
-        if walk == "yours":
-            _run(out.backward, "Value.backward")
-        else:
-            _walk(out, case.upstream)
-        return forward, {name: getattr(leaf, "grad", None) for name, leaf in leaves.items()}
+        return compare("forward", float(run["data"]), truth.float(), truth), dict(run["grads"])
 
     def _gradient_rows(self, case: Case, grads: dict) -> list[Check]:
         rows = []
-        for name, grad in grads.items():
-            problem = _number_problem(f"{name}.grad after backward", grad)
-            if problem:
-                rows.append(Check(f"d{name}", Status.INVALID, problem))
+        for name in case.inputs:  # the checker's own leaves, whatever the data names
+            grad = grads[name]
+            if isinstance(grad, str):  # the probe's sentence: not a number
+                rows.append(Check(f"d{name}", Status.INVALID, grad))
                 continue
+            grad = float(grad)
             row = self._exercises[case.formula].result(f"d{name}", grad, record=False)
             if row.status is Status.WRONG:  # one number: say it, rather than where a tensor differs
                 truth = self._exercises[case.formula]._references[name].truth.item()
@@ -335,12 +409,12 @@ class EngineExercise(ClassChecks):
             rows.append(row)
         return rows
 
-    def _op_row(self, op: str, Value) -> Check:
-        """One row for one op: each of its probes, forward and gradients, by the checker's walk."""
+    def _op_row(self, op: str, runs: dict) -> Check:
+        """One row for one op: each of its own expressions, forward and gradients, by the checker's walk."""
         for case in self.probes[op]:
             values = ", ".join(f"{k} = {float(v):.4g}" for k, v in case.inputs.items())
             try:
-                forward, grads = self._run_case(case, Value)
+                forward, grads = self._judge_run(case, runs)
             except Unusable as problem:
                 return Check(op, problem.status, f"{case.formula} with {values}: {problem.sentence}")
             if not forward.passed:
@@ -355,32 +429,41 @@ class EngineExercise(ClassChecks):
         return Check(op, Status.CORRECT, f"{formulas}: right data and gradients")
 
     def rows(self, name: str, Value) -> list[Check]:
-        """The report of one check: the ops it uses, its forward, then one row per leaf gradient."""
+        """The report of one check: the ops it uses, its forward, then one row per leaf gradient.
+        `Value` is the learner's class (run here by the probe), or `Probed`: what the probe found in
+        a graded kernel."""
+        if type(Value) is not Probed:  # type(): isinstance would ask a learner's metaclass
+            return self._rows(name, _probe(self.cases, self.probes, name, Value))
+        try:
+            return self._rows(name, Value.data)
+        except (LookupError, TypeError, ValueError, AttributeError):  # not what the probe returns
+            return [Check(name, Status.INVALID, UNREADABLE)]
+
+    def _rows(self, name: str, found: dict) -> list[Check]:
         case = self.cases[name]
         walk = "yours" if name == "backward" else "checker"
-        methods = [OP_METHODS[op] for op in case.ops] + (["backward"] if walk == "yours" else [])
-        try:
-            _class_problem(Value, methods)
-        except Unusable as problem:
+        if "class" in found:
+            problem = unusable(found["class"])
             return [Check(name, problem.status, problem.sentence)]
-        ops = [self._op_row(op, Value) for op in case.ops]
+        runs = found["runs"]
+        ops = [self._op_row(op, runs) for op in case.ops]
         if walk == "yours":  # seven rows would hide the point: one row for all the ops
             failed = [row for row in ops if not row.passed]
             ops = failed or [Check("ops", Status.CORRECT, f"{', '.join(case.ops)}: right data and gradients")]
         try:
-            forward, grads = self._run_case(case, Value, walk)
+            forward, grads = self._judge_run(case, runs, walk)
         except Unusable as problem:
             return [*ops, Check(name, problem.status, problem.sentence)]
         gradients = self._gradient_rows(case, grads)
         rows = [*ops, forward, *gradients]
         if walk == "yours" and all(row.passed for row in ops) and not all(row.passed for row in gradients):
-            rows.insert(len(ops), self._walk_diagnosis(case, Value, grads))
+            rows.insert(len(ops), self._walk_diagnosis(case, runs, grads))
         return rows
 
-    def _walk_diagnosis(self, case: Case, Value, grads: dict) -> Check:
+    def _walk_diagnosis(self, case: Case, runs: dict, grads: dict) -> Check:
         """The ops are right but backward's gradients are not: is it the walk?"""
         try:
-            _, walked = self._run_case(case, Value)
+            _, walked = self._judge_run(case, runs)
         except Unusable as problem:
             return Check("backward", problem.status, problem.sentence)
         if not all(row.passed for row in self._gradient_rows(case, walked)):
@@ -416,11 +499,11 @@ class EngineExercise(ClassChecks):
         return not waiting
 
 
+@exercise_factory("scalar_engine:engine_exercise", code=True)
 def engine_exercise(seed: int | None = None) -> EngineExercise:
     """The graded exercise: add_mul, pow, sub_neg, relu_tanh and backward, on numbers drawn from `seed`
     (default: seed_from_env(), so the grader's seed gives other numbers)."""
-    g = generator(seed_from_env() if seed is None else seed)
-    return EngineExercise("Lesson 2: your scalar autograd engine", _cases(g), _probes(g))
+    return EngineExercise("Lesson 2: your scalar autograd engine", *_inputs(seed_from_env() if seed is None else seed))
 
 
 # ---------------------------------------------------------------- beside the checks
