@@ -29,6 +29,32 @@ HARMLESS_AUTOGRAD = frozenset(f"torch.autograd.{name}" for name in (
     "Function", "function.Function", "no_grad", "grad_mode.no_grad", "set_grad_enabled",
     "grad_mode.set_grad_enabled", "inference_mode", "grad_mode.inference_mode", "graph.saved_tensors_hooks"))
 AUTOGRAD_MODULES = ("torch.autograd", "torch.func", "functorch")
+# Builtins the hidden tests run on: a learner's own `exec` or `open` changes what they do.
+REBOUND_BUILTINS = frozenset({"exec", "open", "__import__", "compile", "getattr", "setattr"})
+# Builtins that reach around the rules when handed around as values (`def f(g=getattr)`).
+PASSED_BUILTINS = frozenset({"exec", "eval", "compile", "getattr", "setattr", "delattr", "__import__", "globals",
+                             "vars", "locals"})
+AUTOGRAD_CALLS = frozenset({"grad", "backward", "vjp", "jvp", "jacobian", "hessian", "hvp", "vhp", "jacrev", "jacfwd",
+                            "grad_and_value", "functional_call", "linearize", "vmap", "gradcheck", "gradgradcheck"})
+
+
+def _autograd_through(node) -> str | None:
+    """`x.autograd.functional.vjp`, `k.T.func.jacrev`: autograd's API reached through any alias, by
+    its own names; the lesson's harmless parts (`autograd.Function`, `no_grad`) excepted."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
+        node = node.value
+    for module in ("autograd", "func"):
+        if module in names[:-1]:
+            tail = names[names.index(module) + 1:]
+            if f"torch.autograd.{'.'.join(tail)}" in HARMLESS_AUTOGRAD or not (set(tail) & AUTOGRAD_CALLS
+                                                                                 or tail[0] == "functional"):
+                continue
+            return ".".join(names[names.index(module):])
+    return None
+
+
 # The checker's own functions that compute gradients or verdicts with autograd: the checker's
 # autograd is autograd. Judged by name, however the module is reached (an alias, a default
 # argument), and as a string (`vars(makemore)['autograd_gradients']`).
@@ -291,12 +317,17 @@ class Scan(ast.NodeVisitor):
         # the functions and comprehensions around: (names bound there, those holding tensors)
         self.scopes: list[tuple[set, set]] = []
         self.loops = 0
+        self._called: set = set()  # the functions called, by node: a builtin called is not passed around
 
     def flag(self, node, what: str) -> None:
-        self.findings.append(Finding(getattr(node, "lineno", 0), what))
+        self._add(Finding(getattr(node, "lineno", 0), what))
 
     def review(self, node, what: str) -> None:
-        self.findings.append(Finding(getattr(node, "lineno", 0), what, review=True))
+        self._add(Finding(getattr(node, "lineno", 0), what, review=True))
+
+    def _add(self, finding: Finding) -> None:
+        if finding not in self.findings:  # a function's defaults are seen from both scopes
+            self.findings.append(finding)
 
     # what names hold, scope by scope
     def _known(self, name: str) -> bool:
@@ -314,6 +345,13 @@ class Scan(ast.NodeVisitor):
         return Evidence(modules, self._known)
 
     def _enter(self, node):
+        # what Python evaluates in the enclosing scope: a function's defaults and decorators, a
+        # comprehension's first iterable (`def f(m=makemore)` hands the real module in)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            for outer in [*node.args.defaults, *(d for d in node.args.kw_defaults if d), *getattr(node, "decorator_list", [])]:
+                self.visit(outer)
+        elif node.generators:
+            self.visit(node.generators[0].iter)
         bound = _bound_here(node)
         self.scopes.append((bound, set()))
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
@@ -348,7 +386,10 @@ class Scan(ast.NodeVisitor):
 
     def _attribute(self, node, receiver, attr: str, ctx) -> None:
         path = dotted(node, self.evidence.modules)
-        if attr in CHECKER_GRADIENTS and receiver is not None and not (
+        through = _autograd_through(node)
+        if through and isinstance(ctx, ast.Load) and not path:  # however `torch` was reached
+            self.flag(node, f"uses autograd's `{through}`")
+        elif attr in CHECKER_GRADIENTS and receiver is not None and not (
                 isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
             self.flag(node, f"uses the checker's own gradients (`.{attr}`)")
         elif path and _inside(path, AUTOGRAD_MODULES) and path not in AUTOGRAD_MODULES \
@@ -364,6 +405,18 @@ class Scan(ast.NodeVisitor):
                 and not (isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
             self.review(node, f"reads a check's report (`.{attr}`) in a loop")
 
+    def visit_MatchAs(self, node):  # `case exec:` binds a new `exec`
+        if node.name in REBOUND_BUILTINS:
+            self.flag(node, f"rebinds the builtin `{node.name}`, which the hidden tests use")
+        self.generic_visit(node)
+
+    def _value_builtin(self, node) -> None:
+        if isinstance(node.ctx, ast.Store) and node.id in REBOUND_BUILTINS and not self.scopes:
+            self.flag(node, f"rebinds the builtin `{node.id}`, which the hidden tests use")
+        elif isinstance(node.ctx, ast.Load) and node.id in PASSED_BUILTINS and id(node) not in self._called \
+                and not self._local(node.id):
+            self.review(node, f"passes the builtin `{node.id}` around as a value")
+
     def visit_Constant(self, node):  # `vars(makemore)['autograd_gradients']`
         if isinstance(node.value, str) and node.value in CHECKER_GRADIENTS:
             self.flag(node, f"names the checker's own gradients (`{node.value}`)")
@@ -373,11 +426,13 @@ class Scan(ast.NodeVisitor):
             self.flag(node, f"imports the checker's own gradients (`{node.name}`)")
 
     def visit_Name(self, node):  # `grad(...)` after `from torch.autograd import grad`
+        self._value_builtin(node)
         if isinstance(node.ctx, ast.Load) and not self._local(node.id):
             self._attribute(node, None, "", node.ctx)
 
     def visit_Call(self, node):
         func, evidence = node.func, self.evidence
+        self._called.add(id(func))
         if isinstance(func, ast.Attribute) and func.attr == "backward" and evidence.is_tensor(func.value):
             self.flag(node, "calls `.backward(` on a tensor")
         path = dotted(func, evidence.modules)
@@ -547,13 +602,17 @@ class Verdict:
         return grade_id or f"cell {index + 1}"
 
 
-def judge(cells, lesson: str | None, refusals=()) -> Verdict:
+def judge(cells, lesson: str | None, refusals=(), course_ids=None) -> Verdict:
     """What the rules find in a notebook's learner cells (answer cells and any cells added), and in
     `refusals`: what the grading kernel's guard refused, as dicts with `event`, `detail`, `line` and
-    the `cell` index or the `execution_count` of the cell that ran it."""
+    the `cell` index or the `execution_count` of the cell that ran it. `course_ids`, the grade_ids
+    of the course's locked cells read from the lesson's source, decides which cells are the course's
+    (a learner can mark an answer cell locked in their copy); without it, the cell's own metadata."""
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-    course = [c["source"] for _, c in code if is_course_cell(c)]
-    candidates = [(i, c) for i, c in code if not is_course_cell(c)]
+    ours = is_course_cell if course_ids is None else (
+        lambda c: is_course_cell(c) and c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in course_ids)
+    course = [c["source"] for _, c in code if ours(c)]
+    candidates = [(i, c) for i, c in code if not ours(c)]
     meta = lambda c: c.get("metadata", {}).get("nbgrader", {})
     answers = frozenset(k for k, (_, c) in enumerate(candidates) if meta(c).get("solution"))
     verdict, broken = Verdict(), []

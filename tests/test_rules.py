@@ -318,3 +318,44 @@ def test_the_learner_sees_the_graders_verdict_in_their_kernel(tmp_path):
         report = shown(later)
         assert "a cell you ran (`dprobs = None  # TODO" in report, report
         assert "line 3 turns `requires_grad` on" in report and "every check from that cell on scores 0" in report
+
+
+# Walks around the scan a red team found (tests/attacks.py): the real module or builtin handed in
+# where Python evaluates it in the enclosing scope, reached through a class, or rebound by a pattern.
+@pytest.mark.parametrize("source, words", [
+    ("def f(torch=torch):\n    return torch.autograd.functional.vjp(lambda x: x.log(), probs, probs)\nd = f()",
+     "uses autograd's `autograd.functional.vjp`"),
+    ("t = [torch for torch in [torch]][0]\ng = t.autograd.grad", "uses autograd's `autograd.grad`"),
+    ("class K:\n    T = torch\nj = K.T.autograd.functional.jacobian", "uses autograd's `autograd.functional.jacobian`"),
+    ("def f(tt=torch):\n    return tt.func.vjp", "uses autograd's `func.vjp`"),
+    ("def f(m=makemore):\n    return m.autograd_gradients(setup.params, Xb, Yb, torch.float32)",
+     "uses the checker's own gradients (`.autograd_gradients`)"),
+    ("G = vars(makemore)['autograd_gradients']", "names the checker's own gradients"),
+    ("from checker.lessons.makemore import autograd_gradients as g", "imports the checker's own gradients"),
+    ("match 1:\n    case exec:\n        pass", "rebinds the builtin `exec`, which the hidden tests use"),
+    ("open = lambda *a, **k: None", "rebinds the builtin `open`, which the hidden tests use"),
+], ids=["default-argument", "comprehension", "class-body", "torch.func", "checker-helper-default",
+        "checker-helper-by-string", "checker-helper-import", "match-rebinds-exec", "open-rebound"])
+def test_an_alias_does_not_hide_autograd_or_the_checkers_gradients(source, words):
+    found = scan(source)
+    assert found and words in found[0] and "(for review)" not in found[0], found
+
+
+@pytest.mark.parametrize("source", ["def f(g=getattr):\n    return g(probs, 'gr' + 'ad')",
+                                    "def f(e=exec):\n    e('x = 1')"])
+def test_a_builtin_handed_around_as_a_value_is_for_review(source):
+    found = scan(source)
+    assert found and all("(for review)" in f for f in found) and "around as a value" in found[0], found
+
+
+def test_an_answer_cell_marked_locked_is_still_the_learners(tmp_path):
+    """nbgrader restores locked cells but not a solution cell a learner marked locked: which cells
+    are the course's is read from the lesson's source."""
+    cells = [c for c in notebook_with_an_offense() if "nbgrader" in c.metadata]  # no added cell
+    answer = next(c for c in cells if c.metadata["nbgrader"].get("grade_id") == "answer_c")
+    answer.source = "c = W.grad"
+    answer.metadata["nbgrader"]["locked"] = True
+    assert judge(cells, EXERCISE_1).broke is None  # by the submitted metadata alone: missed
+    course_ids = frozenset(c.metadata["nbgrader"].get("grade_id") for c in cells
+                           if c.metadata.get("nbgrader", {}).get("locked") and not c.metadata["nbgrader"].get("solution"))
+    assert judge(cells, EXERCISE_1, course_ids=course_ids).broke is not None

@@ -220,7 +220,9 @@ class ApplyRules(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
         lesson = info.get("assignment")
-        verdict = judge(nb.cells, lesson, resources.get(RESOURCES, {}).get("refusals", ()))
+        course = Path(self.config.CourseDirectory.get("root") or os.getcwd())
+        verdict = judge(nb.cells, lesson, resources.get(RESOURCES, {}).get("refusals", ()),
+                        _locked_ids(course, lesson, info.get("notebook")))
         flag = flag_reason(verdict, lesson)
         course = Path(self.config.CourseDirectory.get("root") or os.getcwd())
         note = read_overrules(course).get((info.get("student"), lesson)) if flag else None
@@ -235,6 +237,19 @@ class ApplyRules(NbGraderPreprocessor):
             overruled=f"flag overruled by the instructor: {note or 'no note'} (the rules said: {flag})" if note is not None else "",
             for_review=review_reasons(verdict))
         return nb, resources
+
+
+def _locked_ids(course: Path, lesson: str | None, notebook: str | None) -> frozenset | None:
+    """The grade_ids of the lesson's own locked cells, read from its source in solutions/ (the
+    submitted notebook's metadata is the learner's to edit); None where the source is not there."""
+    import nbformat
+
+    path = course / "solutions" / str(lesson) / f"{notebook}.ipynb"
+    if not lesson or not notebook or not path.is_file():
+        return None
+    cells = nbformat.read(path, as_version=4).cells
+    return frozenset(c.metadata.get("nbgrader", {}).get("grade_id") for c in cells
+                     if c.metadata.get("nbgrader", {}).get("locked") and not c.metadata.get("nbgrader", {}).get("solution"))
 
 
 def _review_note(reason: str) -> NotebookNode:
