@@ -11,6 +11,7 @@ import pytest
 
 from checker.grading.run import scratch_course
 from course import ENV, ROOT, nbgrader_meta, read, run, with_answers
+import attacks
 from grader_cheats import CHEATS
 
 
@@ -25,9 +26,23 @@ def submission(notebook: str, answers: dict, added: dict):
     return lesson
 
 
+RED_TEAM = {**attacks.ATTACKS, **attacks.RIGHT}
+# What the red team's attempts must get where it is not "0" or full marks, and why.
+RED_TEAM_SCORES = {
+    # lesson 3's checker helpers for the 5 evaluation functions, the rest answered right: flagged from
+    # that cell on, which is after the 21 gradient checks
+    "a03_eval_helpers_alias": None,
+    # parameters trained at home and pasted in: help from outside the notebook (README, "What it
+    # cannot stop"); only Exercise 4's training check (2 points) can be earned that way
+    "a07_pasted_trained_params": 2,
+}
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    return scratch_course(tmp_path_factory.mktemp("course"), {
+    folder = tmp_path_factory.mktemp("course")
+    attacks.build_course(folder, RED_TEAM)  # the red team's corpus (tests/attacks.py)
+    return scratch_course(folder, {
         (name, notebook): submission(notebook, answers, added) for name, (notebook, answers, added, _) in CHEATS.items()})
 
 
@@ -45,10 +60,39 @@ def test_a_cheat_on_the_kernel_scores_nothing(make_grade, cheat):
     assert float(row["score"]) == CHEATS[cheat][3], row
 
 
+@pytest.mark.parametrize("name", RED_TEAM)
+def test_the_red_teams_corpus(make_grade, name):
+    """Attempts to score without the work get nothing (or are listed for review, their score
+    standing); right answers in unusual styles get full marks, unflagged."""
+    row, expect = make_grade[name], RED_TEAM[name]["expect"]
+    score, top = float(row["score"]), float(row["max_score"])
+    if expect == "full":
+        assert (score, row["status"]) == (top, "graded"), row
+    elif expect == "review":
+        assert row["status"] == "for review" and score > 0, row
+    elif name in RED_TEAM_SCORES:
+        if RED_TEAM_SCORES[name] is not None:
+            assert score == RED_TEAM_SCORES[name], row
+        else:
+            assert row["status"] == "flagged" and score < top, row
+    else:
+        assert score == 0, row
+
+
+def test_there_are_many_cheats_and_many_right_answers():
+    cheats = [n for n, e in RED_TEAM.items() if e["expect"] != "full"] + list(CHEATS)
+    assert len(cheats) >= 40 and len([n for n, e in RED_TEAM.items() if e["expect"] == "full"]) >= 15
+
+
 def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, course, tmp_path):
+    """The same scores from nbgrader's own command, for the lessons whose cheats go deepest into
+    the kernel (all of them would take CI minutes: the rest share the same pipeline steps)."""
     plain = tmp_path / "plain"
     shutil.copytree(course, plain, ignore=shutil.ignore_patterns("autograded", "feedback", "gradebook.db", "grades.csv"))
-    lessons = sorted({notebook.split("/")[0] for notebook, *_ in CHEATS.values()})
+    lessons = ["04_makemore_atomic_backprop", "05_makemore_fused_cross_entropy"]
+    for student, row in make_grade.items():  # nbgrader stops at a notebook it cannot grade: make grade did not
+        if row["status"] in ("not graded", "invalid notebook") or row["assignment"] not in lessons:
+            shutil.rmtree(plain / "submitted" / student / row["assignment"])
     for lesson in lessons:
         run("nbgrader", "generate_assignment", lesson, "--force", cwd=plain, env=ENV)
         run("nbgrader", "autograde", lesson, "--force", cwd=plain, env=ENV, timeout=1500)
@@ -56,7 +100,8 @@ def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, course, tmp_
 
     with Gradebook(f"sqlite:///{plain / 'gradebook.db'}") as gradebook:
         scores = {s.student.id: s.score for lesson in lessons for s in gradebook.find_assignment(lesson).submissions}
-    assert scores == {student: float(row["score"]) for student, row in make_grade.items()}
+    assert scores == {student: float(row["score"]) for student, row in make_grade.items()
+                      if row["assignment"] in lessons and row["status"] not in ("not graded", "invalid notebook")}
 
 
 def test_the_feedback_page_shows_the_graders_report(make_grade, course):
