@@ -306,18 +306,18 @@ class Scan(ast.NodeVisitor):
         return Evidence(modules, self._known)
 
     def _enter(self, node):
-        bound = _bound_here(node)
-        self.scopes.append((bound, set()))
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            tensors = {n.id for g in node.generators if self.evidence.is_tensor(g.iter)
-                       for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        """A function, lambda or comprehension: its own names, which of them hold tensors, and
+        (for a comprehension) a loop."""
+        comprehension = isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
+        bound, tensors = _bound_here(node), set()
+        self.scopes.append((bound, tensors))
+        if comprehension:
+            tensors |= {n.id for g in node.generators if self.evidence.is_tensor(g.iter)
+                        for n in ast.walk(g.target) if isinstance(n, ast.Name)}
         else:
-            tensors = set()
-            for _ in range(4):
-                self.scopes[-1] = (bound, tensors)
-                tensors = tensors | self.evidence.tensors_bound(node)
-        self.scopes[-1] = (bound, tensors)
-        loops, self.loops = self.loops, (self.loops + 1 if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else 0)
+            for _ in range(4):  # names depend on names
+                tensors |= self.evidence.tensors_bound(node)
+        loops, self.loops = self.loops, self.loops + 1 if comprehension else 0
         self.generic_visit(node)
         self.loops = loops
         self.scopes.pop()
