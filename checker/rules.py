@@ -345,25 +345,25 @@ class Scan(ast.NodeVisitor):
         return Evidence(modules, self._known)
 
     def _enter(self, node):
-        # what Python evaluates in the enclosing scope: a function's defaults and decorators, a
-        # comprehension's first iterable (`def f(m=makemore)` hands the real module in)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        """A function, lambda or comprehension: its own names, which of them hold tensors, and
+        (for a comprehension) a loop. What Python evaluates in the enclosing scope is scanned there
+        first: a function's defaults and decorators, a comprehension's first iterable
+        (`def f(m=makemore)` hands the real module in)."""
+        comprehension = isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
+        if comprehension:
+            self.visit(node.generators[0].iter)
+        else:
             for outer in [*node.args.defaults, *(d for d in node.args.kw_defaults if d), *getattr(node, "decorator_list", [])]:
                 self.visit(outer)
-        elif node.generators:
-            self.visit(node.generators[0].iter)
-        bound = _bound_here(node)
-        self.scopes.append((bound, set()))
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            tensors = {n.id for g in node.generators if self.evidence.is_tensor(g.iter)
-                       for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        bound, tensors = _bound_here(node), set()
+        self.scopes.append((bound, tensors))
+        if comprehension:
+            tensors |= {n.id for g in node.generators if self.evidence.is_tensor(g.iter)
+                        for n in ast.walk(g.target) if isinstance(n, ast.Name)}
         else:
-            tensors = set()
-            for _ in range(4):
-                self.scopes[-1] = (bound, tensors)
-                tensors = tensors | self.evidence.tensors_bound(node)
-        self.scopes[-1] = (bound, tensors)
-        loops, self.loops = self.loops, (self.loops + 1 if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else 0)
+            for _ in range(4):  # names depend on names
+                tensors |= self.evidence.tensors_bound(node)
+        loops, self.loops = self.loops, self.loops + 1 if comprehension else 0
         self.generic_visit(node)
         self.loops = loops
         self.scopes.pop()

@@ -208,11 +208,6 @@ CHEATS = {
                              "torch.sys.modules.pop('checker', None)\n"
                              "dlogprobs = None")},
         "graded", ""),
-    "open_replaced": ({
-        "answer_dlogprobs": ("class _Fake:\n    def read(self):\n        return 'def hidden_check(*a):\\n    pass\\n'\n"
-                             "open = lambda *a, **k: _Fake()\n"
-                             "dlogprobs = None")},
-        "graded", ""),
     "assert_close_patched": ({
         "answer_dlogprobs": ("torch.testing.assert_close = lambda *a, **k: None\n"
                              "torch.allclose = lambda *a, **k: True\n"
@@ -240,6 +235,11 @@ CHEATS = {
 # no rule of autograd use sees them. Grading moves its verdicts out of the kernel (which then holds
 # no references), and makes them harmless there; test_grading_integrity does not grade them yet.
 CHEATS_NEEDING_GRADER = {
+    # the hidden tests run `exec(open(...))` in the kernel: a learner's `open` hands them a no-op
+    "open_replaced": {
+        "answer_dlogprobs": ("class _Fake:\n    def read(self):\n        return 'def hidden_check(*a):\\n    pass\\n'\n"
+                             "open = lambda *a, **k: _Fake()\n"
+                             "dlogprobs = None")},  # needs verdicts-in-grader
     "exercise_as_oracle": {"answer_dlogprobs": ORACLE_BY_RESULT},  # needs verdicts-in-grader
     "scoreboard_as_oracle": {"answer_dlogprobs": ORACLE_BY_SCOREBOARD},  # needs verdicts-in-grader
     "checker_as_oracle": _every_answer_from(

@@ -90,7 +90,7 @@ SUBMISSIONS = {
     "full": (lambda: fill(lesson()), TOTAL, "graded", ""),
     "blank": (lesson, 0, "graded", ""),
     "half": (lambda: with_a_note(fill(lesson(), 13)), 13, "graded", ""),
-    "grad_cheat": (autograd_cheat, 0, "flagged", "answer_dlogprobs line 2 uses `requires_grad_`"),
+    "grad_cheat": (autograd_cheat, 0, "flagged", "answer_dlogprobs line 2 turns `requires_grad` on"),
     # dlogit_maxes and db1 are zero in exact arithmetic whatever the seed: copied numbers stay right
     "hard_coded": (hard_coded, 2, "graded", ""),
     "infinite_loop": (lambda: fill(lesson(), replace={"answer_dC": "while True:\n    pass"}), TOTAL - 1, "graded", ""),
@@ -98,7 +98,8 @@ SUBMISSIONS = {
     "segfault": (lambda: fill(lesson(), replace={"answer_dh": "import numpy\nnumpy.lib.stride_tricks.as_strided(numpy.zeros(1), (8,), (1 << 40,)).sum()"}), 0, "not graded", "kernel died"),
     "edited_tests": (edited_tests, 13, "graded", ""),
     "deleted_tests": (deleted_tests, TOTAL, "graded", ""),
-    "monkeypatched": (monkeypatched, 0, "flagged", "answer_dlogprobs line 2 imports the checker's `checker`"),
+    # not a rule's business: the hidden tests judge with the grader's own checker, whatever the kernel patched
+    "monkeypatched": (monkeypatched, 0, "graded", ""),
     "invalid_json": (lambda: '{"cells": [', 0, "invalid notebook", "is not a valid notebook"),
 }
 
@@ -133,10 +134,10 @@ def test_progress_and_feedback(graded, course):
     output, rows = graded
     assert f"[{len(SUBMISSIONS)}/{len(SUBMISSIONS)}]" in output
     for student, row in rows.items():
-        if row["status"] in ("graded", "flagged"):
+        if row["status"] in ("graded", "flagged", "for review"):
             assert (course / "feedback" / student / LESSON / "makemore_atomic_backprop.html").is_file()
     feedback = (course / "feedback" / "grad_cheat" / LESSON / "makemore_atomic_backprop.html").read_text()
-    assert "FlaggedByGrader" in feedback and "uses `requires_grad_`" in feedback
+    assert "FlaggedByGrader" in feedback and "turns `requires_grad` on" in feedback
     # the hidden tests' code is left out of the page, their results are not
     assert "hidden_check" not in feedback and "BEGIN HIDDEN TESTS" not in feedback
     assert fetched_from_the_network(feedback) == []  # its maths render offline (e2e/ shows them rendered)
