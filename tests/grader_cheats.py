@@ -8,7 +8,7 @@ the learner's own just before that cell), the score it must get.
 """
 
 from checker.lessons import makemore
-from submissions import CHEATS_NEEDING_GRADER
+from submissions import CHEATS_NEEDING_GRADER, CHEATS_NEEDING_GUARD
 
 EX1 = "04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb"
 EX2 = "05_makemore_fused_cross_entropy/makemore_fused_cross_entropy.ipynb"
@@ -94,3 +94,4 @@ CHEATS = {
 # The cheats on the checker's own state in the kernel, which the rules no longer name: typed into
 # a blank Exercise 1, each scores 0.
 CHEATS.update({f"kernel_{name}": (EX1, answers, {}, 0) for name, answers in CHEATS_NEEDING_GRADER.items()})
+CHEATS.update({f"guarded_{name}": (EX1, answers, {}, 0) for name, answers in CHEATS_NEEDING_GUARD.items()})

@@ -40,10 +40,10 @@ RED_TEAM_SCORES = {
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("course")
-    attacks.build_course(folder, RED_TEAM)  # the red team's corpus (tests/attacks.py)
-    return scratch_course(folder, {
-        (name, notebook): submission(notebook, answers, added) for name, (notebook, answers, added, _) in CHEATS.items()})
+    red_team = {(name, next(v for v in attacks.NB.values() if v.startswith(entry["lesson"] + "/"))):
+                attacks.build_notebook(entry) for name, entry in RED_TEAM.items()}  # tests/attacks.py
+    return scratch_course(tmp_path_factory.mktemp("course"), {**red_team, **{
+        (name, notebook): submission(notebook, answers, added) for name, (notebook, answers, added, _) in CHEATS.items()}})
 
 
 @pytest.fixture(scope="module")

@@ -32,12 +32,12 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from .class_checks import UNREADABLE, ClassChecks, Unusable, article, combine_rows, said, unusable
+from .class_checks import ClassChecks, Unusable, article, combine_rows, said, unusable
 from ..check import Check, Status
 from ..compare import compare
 from ..environment import generator, seed_from_env
 from ..exercise import Exercise
-from ..handout import Probed, exercise_factory
+from ..handout import exercise_factory
 from ..references import autograd_references, function_gradients
 
 LESSON = "02_scalar_autograd_engine"  # its folder in solutions/ and lessons/: the rules its checks apply
@@ -428,16 +428,9 @@ class EngineExercise(ClassChecks):
         formulas = " and ".join(case.formula for case in self.probes[op])
         return Check(op, Status.CORRECT, f"{formulas}: right data and gradients")
 
-    def rows(self, name: str, Value) -> list[Check]:
-        """The report of one check: the ops it uses, its forward, then one row per leaf gradient.
-        `Value` is the learner's class (run here by the probe), or `Probed`: what the probe found in
-        a graded kernel."""
-        if type(Value) is not Probed:  # type(): isinstance would ask a learner's metaclass
-            return self._rows(name, _probe(self.cases, self.probes, name, Value))
-        try:
-            return self._rows(name, Value.data)
-        except (LookupError, TypeError, ValueError, AttributeError):  # not what the probe returns
-            return [Check(name, Status.INVALID, UNREADABLE)]
+    def _probe(self, name: str, Value) -> dict:
+        """The ops a check uses, its forward, and each leaf's gradient, from the learner's `Value`."""
+        return _probe(self.cases, self.probes, name, Value)
 
     def _rows(self, name: str, found: dict) -> list[Check]:
         case = self.cases[name]
