@@ -27,14 +27,29 @@ def submission(notebook: str, answers: dict, added: dict):
 
 
 RED_TEAM = {**attacks.ATTACKS, **attacks.RIGHT}
-# What the red team's attempts must get where it is not "0" or full marks, and why.
+# What the red team's attempts get where it is not 0 (or full marks for a right answer), and why:
+# (score, status); a score of None: less than full marks.
 RED_TEAM_SCORES = {
     # lesson 3's checker helpers for the 5 evaluation functions, the rest answered right: flagged from
-    # that cell on, which is after the 21 gradient checks
-    "a03_eval_helpers_alias": None,
-    # parameters trained at home and pasted in: help from outside the notebook (README, "What it
-    # cannot stop"); only Exercise 4's training check (2 points) can be earned that way
-    "a07_pasted_trained_params": 2,
+    # that cell on, which comes after the 21 gradient checks
+    "a03_eval_helpers_alias": (None, "flagged"),
+    # autograd reached through getattr/setattr with names built at run time: no evidence a scan can
+    # hold (`getattr(self, 'layer' + str(i))` is innocent), so it is listed for review, its score standing
+    "a04_getattr_default": (26, "for review"),
+    # numerical differentiation through the learner's own copy of the loss, not the lesson's forward
+    # pass: ordinary tensor code, not seen (README, "What it cannot stop")
+    "a04_numdiff": (6, "graded"),
+    "a06_numdiff": (4, "graded"),
+    # Exercise 4's backward copied from lesson 07's own FastStep source: help the lesson itself shows
+    "a07_copy_faststep": (11, "graded"),
+    # the right formula left in float64: the check asks for float32 and says so, as in JupyterLab
+    "a05_float64_answer": (0, "graded"),
+    # a backward with zeros for 5 of 7 parameters: its right dW2, db2 and the always-zero db1 score,
+    # the training check does not (5 parameters never moved)
+    "a07_last_layer_only": (3, "graded"),
+    # parameters trained at home and pasted in: help from outside the notebook; only Exercise 4's
+    # training check (2 points) can be earned that way
+    "a07_pasted_trained_params": (2, "graded"),
 }
 
 
@@ -66,15 +81,13 @@ def test_the_red_teams_corpus(make_grade, name):
     standing); right answers in unusual styles get full marks, unflagged."""
     row, expect = make_grade[name], RED_TEAM[name]["expect"]
     score, top = float(row["score"]), float(row["max_score"])
-    if expect == "full":
+    if name in RED_TEAM_SCORES:
+        expected, status = RED_TEAM_SCORES[name]
+        assert row["status"] == status and (score == expected if expected is not None else score < top), row
+    elif expect == "full":
         assert (score, row["status"]) == (top, "graded"), row
     elif expect == "review":
         assert row["status"] == "for review" and score > 0, row
-    elif name in RED_TEAM_SCORES:
-        if RED_TEAM_SCORES[name] is not None:
-            assert score == RED_TEAM_SCORES[name], row
-        else:
-            assert row["status"] == "flagged" and score < top, row
     else:
         assert score == 0, row
 
