@@ -33,6 +33,10 @@ RED_TEAM_SCORES = {
     # lesson 3's checker helpers for the 5 evaluation functions, the rest answered right: flagged from
     # that cell on, which comes after the 21 gradient checks
     "a03_eval_helpers_alias": (None, "flagged"),
+    # every answer 1e-30 times noise, "right given" a negligible upstream: only the two steps whose
+    # true gradient is zero for every seed (dlogit_maxes, db1) score, as for a sheet of zeros
+    "a04_ecf_tiny_noise": (2, "graded"),
+    "a04_ecf_tiny_signed": (2, "graded"),
     # autograd reached through getattr/setattr with names built at run time: no evidence a scan can
     # hold (`getattr(self, 'layer' + str(i))` is innocent), so it is listed for review, its score standing
     "a04_getattr_default": (26, "for review"),
