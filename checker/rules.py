@@ -55,6 +55,9 @@ def _autograd_through(node) -> str | None:
     return None
 
 
+# A line of IPython's: a magic or `!shell`, as typed or as IPython runs it (the guard records the latter)
+MAGIC_LINE = re.compile(r"^\s*[%!]|get_ipython\(\)\.(run_line_magic|run_cell_magic|system|getoutput)\(")
+
 # The checker's own functions that compute gradients or verdicts with autograd: the checker's
 # autograd is autograd. Judged by name, however the module is reached (an alias, a default
 # argument), and as a string (`vars(makemore)['autograd_gradients']`).
@@ -626,7 +629,7 @@ def judge(cells, lesson: str | None, refusals=(), course_ids=None) -> Verdict:
             what = refusal.get("event", "was refused") + (f" ({refusal['detail']})" if refusal.get("detail") else "")
             # a magic's {...} is expanded by IPython itself, so its refusal may be an innocent dict
             # literal under %timeit: unusual, not evidence
-            unusual = str(refusal.get("source", "")).lstrip().startswith(("%", "!"))
+            unusual = bool(MAGIC_LINE.search(str(refusal.get("source", ""))))
             found = Finding(int(refusal.get("line") or 0), f"ran code the grading kernel refused: {what}", review=unusual)
             (verdict.review if unusual else broken).append((index, meta(cells[index]).get("grade_id"), found))
     verdict.broke = min(broken, key=lambda b: (b[0], b[2].line), default=None)

@@ -202,12 +202,12 @@ CHEATS = {
                              "os.environ['BACKPROP_NINJA_CHECKER'] = _d\n"
                              "class _Nothing:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\n"
                              "ex = _Nothing()")},
-        "graded", ""),
+        "flagged", "ran code the grading kernel refused"),
     "torch_reaches_os": ({
         "answer_dlogprobs": ("torch.os.environ['BACKPROP_NINJA_SEED'] = '2147483647'\n"
                              "torch.sys.modules.pop('checker', None)\n"
                              "dlogprobs = None")},
-        "graded", ""),
+        "flagged", "ran code the grading kernel refused"),
     "assert_close_patched": ({
         "answer_dlogprobs": ("torch.testing.assert_close = lambda *a, **k: None\n"
                              "torch.allclose = lambda *a, **k: True\n"
@@ -223,12 +223,12 @@ CHEATS = {
                              "plt.plot([1, 2]); plt.savefig('../../../solutions/planted.png')\n"
                              "torch.save(setup.params, '../../../planted.pt')\n"
                              "dlogprobs = None")},
-        "graded", ""),
+        "flagged", "ran code the grading kernel refused"),
     "network": ({
         "answer_dlogprobs": ("import socket\n"
                              "socket.create_connection(('127.0.0.1', 9))\n"
                              "dlogprobs = None")},
-        "graded", ""),
+        "flagged", "ran code the grading kernel refused"),
 }
 
 # Cheats that read the checker's own state in the kernel (its references, its reports, its helpers):

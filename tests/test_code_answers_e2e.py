@@ -119,8 +119,9 @@ CrossEntropy = _thief("CrossEntropy", F.cross_entropy)
 '''
 
 CHEATS = {  # lesson: (answer cells replaced, the graded checks they cost, the status)
+    # the Value's frame walk is refused by the graded kernel's guard: flagged from that cell on
     "02": ({"answer_value": None}, ["check_add_mul", "check_pow", "check_sub_neg", "check_relu_tanh", "check_backward"],
-           "graded"),
+           "flagged"),
     "03": ({"answer_roc_auc": None}, ["check_auc_pairs", "check_auc_ranks"], "graded"),
     "08": ({"answer_tanh": FUNCTION_THIEF, "answer_linear": "", "answer_batchnorm": "", "answer_cross_entropy": ""},
            ["check_tanh", "check_linear", "check_batchnorm", "check_cross_entropy"], "flagged"),

@@ -146,7 +146,9 @@ def test_right_answers_in_other_styles_are_not_flagged(name, answers):
     assert {grade_id: scan(code) for grade_id, code in answers.items() if scan(code)} == {}
 
 
-@pytest.mark.parametrize("cheat", [name for name, (_, status, _) in CHEATS.items() if status == "flagged"])
+# (those the graded kernel's guard refuses at run time are the guard's evidence, test_guard.py)
+@pytest.mark.parametrize("cheat", [name for name, (_, status, words) in CHEATS.items()
+                                   if status == "flagged" and "kernel refused" not in words])
 def test_every_flagged_cheat_names_its_construct(cheat):
     answers, _, words = CHEATS[cheat]
     found = [f for f in scan(answers[next(iter(answers))]) if "(for review)" not in f]
