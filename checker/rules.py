@@ -58,6 +58,8 @@ def _autograd_through(node) -> str | None:
 # A line of IPython's: a magic or `!shell`, as typed or as IPython runs it (the guard records the latter)
 MAGIC_LINE = re.compile(r"^\s*[%!]|get_ipython\(\)\.(run_line_magic|run_cell_magic|system|getoutput)\(")
 
+AUTOGRAD_ATTRIBUTE_NAMES = frozenset({"grad", "requires_grad", "requires_grad_", "grad_fn", "retain_grad"})
+
 # The checker's own functions that compute gradients or verdicts with autograd: the checker's
 # autograd is autograd. Judged by name, however the module is reached (an alias, a default
 # argument), and as a string (`vars(makemore)['autograd_gradients']`).
@@ -423,6 +425,9 @@ class Scan(ast.NodeVisitor):
     def visit_Constant(self, node):  # `vars(makemore)['autograd_gradients']`
         if isinstance(node.value, str) and node.value in CHECKER_GRADIENTS:
             self.flag(node, f"names the checker's own gradients (`{node.value}`)")
+        elif isinstance(node.value, str) and node.value in AUTOGRAD_ATTRIBUTE_NAMES:
+            # `functools.update_wrapper(w, t, assigned=('grad',))` reads `.grad` with no getattr in sight
+            self.review(node, f"names autograd's attribute `{node.value}` as a string")
 
     def visit_alias(self, node):  # `from checker.lessons.makemore import autograd_gradients as g`
         if node.name.split(".")[-1] in CHECKER_GRADIENTS:

@@ -343,11 +343,15 @@ def test_an_alias_does_not_hide_autograd_or_the_checkers_gradients(source, words
     assert found and words in found[0] and "(for review)" not in found[0], found
 
 
-@pytest.mark.parametrize("source", ["def f(g=getattr):\n    return g(probs, 'gr' + 'ad')",
-                                    "def f(e=exec):\n    e('x = 1')"])
-def test_a_builtin_handed_around_as_a_value_is_for_review(source):
+@pytest.mark.parametrize("source, words", [
+    ("def f(g=getattr):\n    return g(probs, 'gr' + 'ad')", "passes the builtin `getattr` around as a value"),
+    ("def f(e=exec):\n    e('x = 1')", "passes the builtin `exec` around as a value"),
+    ("import functools\nclass W: pass\nw = functools.update_wrapper(W(), probs, assigned=('grad',))",
+     "names autograd's attribute `grad` as a string"),
+])
+def test_a_builtin_handed_around_or_an_attribute_named_as_a_string_is_for_review(source, words):
     found = scan(source)
-    assert found and all("(for review)" in f for f in found) and "around as a value" in found[0], found
+    assert found and all("(for review)" in f for f in found) and words in found[0], found
 
 
 def test_an_answer_cell_marked_locked_is_still_the_learners(tmp_path):
