@@ -52,18 +52,19 @@ _graded_history: list | None = None  # set by the grader while it judges a noteb
 
 @contextlib.contextmanager
 def graded_history(sources: list[str]):
-    """In the grader (checker/grading/judge.py): the notebook's cells so far stand for the kernel's
+    """`sources`: the cells so far, each through `as_python`. In the grader (checker/grading/judge.py): the notebook's cells so far stand for the kernel's
     history, so `typed_in_number` reads what the learner submitted. Broken rules are ApplyRules'
     business there, so `broken_rule` says nothing."""
     global _graded_history
-    _graded_history = [_as_python(source) for source in sources]
+    _graded_history = list(sources)  # already as IPython runs them (as_python), once per cell
     try:
         yield
     finally:
         _graded_history = None
 
 
-def _as_python(source: str) -> str:
+def as_python(source: str) -> str:
+    """A cell's source as IPython runs it (magics become calls), for reading it as Python."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:

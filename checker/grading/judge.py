@@ -131,7 +131,7 @@ class JudgeAnswers(NbGraderPreprocessor):
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
-            history.append(cell.source)
+            history.append(learner_code.as_python(cell.source))  # once a cell: every later check reads it
             answers = [o for o in cell.get("outputs", []) if ANSWER_MIME in o.get("data", {})]
             kept = [o for o in cell.get("outputs", []) if ANSWER_MIME not in o.get("data", {})]
             if utils.is_grade(cell):
