@@ -55,30 +55,33 @@ def _lesson_module(checker, exercise: str):
     return importlib.import_module(f"{checker.__name__}.lessons.{name}")
 
 
-def _factory(checker, exercise: str):
+def factory(checker, exercise: str):
     module = _lesson_module(checker, exercise)
     return getattr(module, exercise if exercise.startswith("exercise") else exercise.split(":")[1])
 
 
-def _judged_in_grader(checker, exercise: str) -> bool:
-    """Exercises whose factory is decorated with handout.exercise_factory; the same test as the
-    grader's (judge.judged_in_grader)."""
-    return getattr(_factory(checker, exercise), "exercise_key", None) is not None
+def judged_in_grader(checker, exercise: str) -> bool:
+    """Exercises whose factory is decorated with handout.exercise_factory: their answers are handed
+    out and judged in the grader (judge.py asks the same question through this function)."""
+    return getattr(factory(checker, exercise), "exercise_key", None) is not None
 
 
 def _plain(checker, exercise: str, label: str, yours):
     """The answer as data: a tensor's numbers, or what the learner's code returned on the lesson's
     own inputs (its module's `probe`, for a factory with code answers), never an object of theirs."""
-    if getattr(_factory(checker, exercise), "code_answers", False):
+    if getattr(factory(checker, exercise), "code_answers", False):
         return checker.handout.encode(_lesson_module(checker, exercise).probe(exercise, label, yours))
     return checker.handout.encode(yours)
 
 
-def _build_exercise(checker, exercise: str):
+def build_exercise(checker, exercise: str):
+    """The exercise with its references, from seed_from_env(); here for the nbval path, and for the
+    grader's judge (judge.build), which sets the seed."""
     if exercise in EXERCISES:
+        for lesson in ("makemore", "training"):  # not imported by the package's __init__
+            importlib.import_module(f"{checker.__name__}.lessons.{lesson}")
         return EXERCISES[exercise](checker.lessons)
-    module, factory = exercise.split(":")
-    return getattr(importlib.import_module(f"{checker.__name__}.lessons.{module}"), factory)()
+    return factory(checker, exercise)()
 
 
 def hidden_check(exercise: str, label: str, yours) -> None:
@@ -87,11 +90,11 @@ def hidden_check(exercise: str, label: str, yours) -> None:
     (nbval, make validate): raise (so the cell scores 0) unless `yours` is right by the pristine
     references."""
     checker = _pristine_checker()
-    if checker.environment.graded() and _judged_in_grader(checker, exercise):
+    if checker.environment.graded() and judged_in_grader(checker, exercise):
         checker.handout.hand_in(exercise, label, _plain(checker, exercise, label, yours))
         return
     if exercise not in checker.exercises:
-        checker.exercises[exercise] = _build_exercise(checker, exercise)
+        checker.exercises[exercise] = build_exercise(checker, exercise)
     result = checker.exercises[exercise].result(label, yours)
     if result.status is checker.Status.CARRIED:  # the grader applies the course's credit for these
         raise checker.CarriedForward(f"the grader's own check of {label}: {result.reason}")
