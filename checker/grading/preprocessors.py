@@ -19,6 +19,7 @@ All three run in the grading process, from the submitted notebook.
 """
 
 import html
+import functools
 import json
 import math
 import os
@@ -242,11 +243,17 @@ class ApplyRules(NbGraderPreprocessor):
 def _locked_ids(course: Path, lesson: str | None, notebook: str | None) -> frozenset | None:
     """The grade_ids of the lesson's own locked cells, read from its source in solutions/ (the
     submitted notebook's metadata is the learner's to edit); None where the source is not there."""
-    import nbformat
-
     path = course / "solutions" / str(lesson) / f"{notebook}.ipynb"
     if not lesson or not notebook or not path.is_file():
         return None
+    return _locked_ids_of(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _locked_ids_of(path: str, mtime: int) -> frozenset:
+    """Read once per source and version: a worker grades many submissions of one lesson."""
+    import nbformat
+
     cells = nbformat.read(path, as_version=4).cells
     return frozenset(c.metadata.get("nbgrader", {}).get("grade_id") for c in cells
                      if c.metadata.get("nbgrader", {}).get("locked") and not c.metadata.get("nbgrader", {}).get("solution"))
