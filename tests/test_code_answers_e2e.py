@@ -5,13 +5,10 @@ do not see) finds none there: what worked where the references were in the kerne
 capstone's rules also refuse its `._references`; lesson 2's allow private attributes, and lesson 3's
 cheat names none.)"""
 
-import csv
-
 import pytest
 
-from checker.grading.run import scratch_course
 from checker.lessons import capstone, digits_evaluation, scalar_engine
-from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, through_the_grader, with_answers
+from course import ROOT, SOLUTIONS, nbgrader_meta, read, solutions_by_id, through_the_grader, with_answers
 
 LESSONS = {
     "02": "02_scalar_autograd_engine/scalar_autograd_engine.ipynb",
@@ -153,16 +150,17 @@ def submission(lesson: str, answers: dict):
 SUBMISSIONS = {f"{kind}_{lesson}": (lesson, kind) for lesson in LESSONS for kind in ("full", "blank", "cheat")}
 
 
-@pytest.fixture(scope="module")
-def grades(tmp_path_factory):
+def class_submissions():
+    """This file's students in the one graded class (tests/graded_class.py)."""
     notebooks = {"full": lambda lesson: solutions_by_id(SOLUTIONS / LESSONS[lesson]), "blank": lambda lesson: {},
                  "cheat": cheat}
-    course = scratch_course(tmp_path_factory.mktemp("course"), {
-        (student, LESSONS[lesson]): submission(lesson, notebooks[kind](lesson))
-        for student, (lesson, kind) in SUBMISSIONS.items()})
-    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 60", timeout=1200)
-    with open(course / "grades.csv") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
+    return {(student, LESSONS[lesson]): submission(lesson, notebooks[kind](lesson))
+            for student, (lesson, kind) in SUBMISSIONS.items()}
+
+
+@pytest.fixture(scope="module")
+def grades(graded_class):
+    return graded_class.view(__name__).rows
 
 
 @pytest.mark.parametrize("student", SUBMISSIONS)

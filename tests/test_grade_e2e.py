@@ -2,6 +2,7 @@
 submissions an instructor meets: honest, blank, half done, cheating, broken, hostile."""
 
 import csv
+import re
 
 import nbformat
 import pytest
@@ -104,52 +105,53 @@ SUBMISSIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    return scratch_course(tmp_path_factory.mktemp("course"),
-                          {(student, NOTEBOOK): make() for student, (make, *_) in SUBMISSIONS.items()})
-
-
-def grade(course):
-    done = run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 15")
-    with open(course / "grades.csv") as f:
-        return done.stdout, {row["student_id"]: row for row in csv.DictReader(f)}
+def class_submissions():
+    """This file's students in the one graded class (tests/graded_class.py)."""
+    return {(student, NOTEBOOK): make() for student, (make, *_) in SUBMISSIONS.items()}
 
 
 @pytest.fixture(scope="module")
-def graded(course):
-    return grade(course)
+def graded(graded_class):
+    return graded_class.view(__name__)
 
 
 @pytest.mark.parametrize("student", SUBMISSIONS)
 def test_each_submission_gets_its_exact_score_and_status(graded, student):
-    _, rows = graded
+    rows = graded.rows
     _, score, status, reason = SUBMISSIONS[student]
     row = rows[student]
     assert (float(row["score"]), float(row["max_score"]), row["status"]) == (score, TOTAL, status), row
     assert reason in row["reason"]
 
 
-def test_progress_and_feedback(graded, course):
-    output, rows = graded
-    assert f"[{len(SUBMISSIONS)}/{len(SUBMISSIONS)}]" in output
-    for student, row in rows.items():
+def test_progress_and_feedback(graded):
+    assert re.search(rf"\[{len(graded.whole.rows)}/{len(graded.whole.rows)}\]", graded.progress)
+    for student, row in graded.rows.items():
         if row["status"] in ("graded", "flagged", "for review"):
-            assert (course / "feedback" / student / LESSON / "makemore_atomic_backprop.html").is_file()
-    feedback = (course / "feedback" / "grad_cheat" / LESSON / "makemore_atomic_backprop.html").read_text()
+            assert graded.path("feedback", student, f"{LESSON}/makemore_atomic_backprop.html").is_file()
+    feedback = graded.path("feedback", "grad_cheat", f"{LESSON}/makemore_atomic_backprop.html").read_text()
     assert "FlaggedByGrader" in feedback and "turns `requires_grad` on" in feedback
     # the hidden tests' code is left out of the page, their results are not
     assert "hidden_check" not in feedback and "BEGIN HIDDEN TESTS" not in feedback
     assert fetched_from_the_network(feedback) == []  # its maths render offline (e2e/ shows them rendered)
-    note = (course / "feedback" / "half" / LESSON / "makemore_atomic_backprop.html").read_text()
+    note = graded.path("feedback", "half", f"{LESSON}/makemore_atomic_backprop.html").read_text()
     assert "where does ### BEGIN HIDDEN TESTS go?" in note
 
 
-def test_grading_again_keeps_one_row_per_student(graded, course):
-    _, first = graded
-    _, second = grade(course)
-    assert sorted(second) == sorted(first) == sorted(SUBMISSIONS)
-    assert {s: r["score"] for s, r in second.items()} == {s: r["score"] for s, r in first.items()}
+def test_grading_again_keeps_one_row_per_student(tmp_path):
+    """A second `make grade` over the same course (a small one: the class is graded once)."""
+    students = {"full": fill(lesson()), "half": fill(lesson(), 13), "invalid_json": '{"cells": ['}
+    course = scratch_course(tmp_path, {(student, NOTEBOOK): nb for student, nb in students.items()})
+    first, second = grade(course), grade(course)
+    assert sorted(second) == sorted(first) == sorted(students)
+    assert {s: float(r["score"]) for s, r in second.items()} == {s: float(r["score"]) for s, r in first.items()} == \
+        {"full": TOTAL, "half": 13, "invalid_json": 0}
+
+
+def grade(course):
+    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 30")
+    with open(course / "grades.csv") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
 def test_make_validate_fails_a_blank_lesson_and_passes_a_finished_one(tmp_path):

@@ -1,13 +1,11 @@
 """`make grade` over every lesson: the reference answers (for the makemore exercises, written the
 lecture's way) earn full marks under the grader's own seed, and the blank lessons earn 0."""
 
-import csv
-
 import pytest
 
 from checker.grading.run import max_points, scratch_course
 
-from course import LESSONS, ROOT, SOLUTIONS, not_done_failure, notebooks, read, run, solutions_by_id, with_answers
+from course import LESSONS, ROOT, SOLUTIONS, not_done_failure, notebooks, read, solutions_by_id, with_answers
 
 ALL = notebooks(SOLUTIONS)
 
@@ -28,16 +26,23 @@ def answered(relpath):
     return with_answers(read(LESSONS / relpath), lecture_answers(relpath))
 
 
+def class_submissions():
+    """This file's students in the one graded class (tests/graded_class.py): every lesson blank,
+    and answered the lecture's way."""
+    return {(student, str(relpath)): notebook for relpath in ALL
+            for student, notebook in (("blank", read(LESSONS / relpath)), ("reference", answered(relpath)))}
+
+
 @pytest.fixture(scope="module")
-def scores(tmp_path_factory):
-    """{(assignment, student): (score, max_score, status)} after one `make grade` of every lesson."""
-    course = scratch_course(tmp_path_factory.mktemp("course"),
-                            {(student, relpath): notebook for relpath in ALL
-                             for student, notebook in (("blank", read(LESSONS / relpath)), ("reference", answered(relpath)))})
-    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2")
-    with open(course / "grades.csv") as f:
-        return course, {(row["assignment"], row["student_id"]): (float(row["score"]), float(row["max_score"]), row["status"])
-                        for row in csv.DictReader(f)}
+def graded(graded_class):
+    return graded_class.view(__name__)
+
+
+@pytest.fixture(scope="module")
+def scores(graded):
+    """{(assignment, student): (score, max_score, status)} after `make grade` of every lesson."""
+    return graded, {key: (float(row["score"]), float(row["max_score"]), row["status"])
+                    for key, row in graded.rows_by_lesson.items()}
 
 
 @pytest.mark.parametrize("relpath", ALL, ids=str)
@@ -52,8 +57,8 @@ def test_reference_answers_full_marks_blank_lesson_zero(scores, relpath):
 @pytest.mark.parametrize("relpath", ALL, ids=str)
 def test_a_blank_lessons_checks_fail_because_they_are_not_done(scores, relpath):
     """Not for any other reason: a NameError in a lesson's own code would also score 0."""
-    course, _ = scores
-    graded = [c for c in read(course / "autograded" / "blank" / relpath).cells if c.metadata.get("nbgrader", {}).get("grade")]
+    view, _ = scores
+    graded = [c for c in read(view.path("autograded", "blank", str(relpath))).cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert graded
     for cell in graded:
         assert not_done_failure(cell.outputs), (cell.metadata["nbgrader"]["grade_id"], cell.outputs)
@@ -63,9 +68,9 @@ def test_a_blank_lessons_checks_fail_because_they_are_not_done(scores, relpath):
 def test_the_guard_refuses_nothing_of_a_lesson_answered_or_blank(scores, relpath):
     """The guard (checker/grading/guard.py) ran in every graded kernel: the lesson's own cells, its
     hidden tests, the reference answers and the libraries they use did nothing it refuses."""
-    course, _ = scores
+    graded, _ = scores
     for student in ("reference", "blank"):
-        kept = read(course / "autograded" / student / relpath).metadata.get("backprop_ninja", {})
+        kept = read(graded.path("autograded", student, str(relpath))).metadata.get("backprop_ninja", {})
         assert kept.get("refusals") == [], (student, kept)
 
 

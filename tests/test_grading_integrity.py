@@ -6,14 +6,12 @@ shell's environment says."""
 
 import csv
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from checker.grading.overrules import record_overrule
 from checker.grading.run import scratch_course
-from course import ENV, ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
+from course import ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
 from submissions import ALTERNATIVES_A, ALTERNATIVES_B, CHEATS
 
 LESSON = "04_makemore_atomic_backprop"
@@ -53,39 +51,27 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    folder = scratch_course(tmp_path_factory.mktemp("course"),
-                            {(student, NOTEBOOK): nb for student, (nb, *_) in EXPECTED.items()})
-    record_overrule(folder, "overruled", LESSON, OVERRULE_NOTE)
-    return folder
+OVERRULES = {"overruled": OVERRULE_NOTE}  # recorded before the class is graded (tests/graded_class.py)
 
 
-def files(folder: Path) -> set:
-    return {p.relative_to(folder) for p in folder.rglob("*")}
+def class_submissions():
+    """This file's students in the one graded class (tests/graded_class.py)."""
+    return {(student, NOTEBOOK): nb for student, (nb, *_) in EXPECTED.items()}
 
 
 @pytest.fixture(scope="module")
-def make_grade(course):
-    before = files(course)
-    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 30", timeout=1500)
-    # what grading itself writes: the gradebook, grades.csv, autograded/ and feedback/ (each kernel's
-    # scratch folder is its own autograded/<student>/<lesson>/), a submission's timestamp.txt, and
-    # the course's exchange folder
-    written = {p for p in files(course) - before
-               if p.parts[0] not in ("autograded", "feedback", "exchange") and str(p) not in ("gradebook.db", "grades.csv", ".grading_secret")
-               and not (p.parts[0] == "submitted" and p.name == "timestamp.txt")}
-    with open(course / "grades.csv") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}, written
+def graded(graded_class):
+    return graded_class.view(__name__)
 
 
-def test_no_submission_writes_outside_its_scratch_folder(make_grade, course):
-    _, written = make_grade
-    assert written == set()
+@pytest.fixture(scope="module")
+def make_grade(graded):
+    return graded.rows
+
+
+def test_no_submission_writes_outside_its_scratch_folder(graded):
+    assert graded.written == []
     assert not Path("/tmp/backprop-ninja-planted-verify.py").exists()
-    for student in EXPECTED:
-        others = [p for p in files(course / "autograded" / student) if p.parts[0] != LESSON]
-        assert others == [], student
 
 
 def test_there_are_many_cheats_and_many_other_right_answers():
@@ -96,40 +82,32 @@ def test_there_are_many_cheats_and_many_other_right_answers():
 @pytest.mark.parametrize("student", EXPECTED)
 def test_make_grade(make_grade, student):
     _, score, status, reason = EXPECTED[student]
-    row = make_grade[0][student]
+    row = make_grade[student]
     assert (float(row["score"]), float(row["max_score"]), row["status"]) == (score, TOTAL, status), row
     assert reason in row["reason"]
     if status == "flagged":
         assert "so checks from there on earn no points" in row["reason"]
 
 
-def test_a_flagged_check_says_why_on_the_feedback_page(make_grade, course):
-    page = (course / "feedback" / "cheat_nn_parameters_backward" / NOTEBOOK).with_suffix(".html").read_text()
+def test_a_flagged_check_says_why_on_the_feedback_page(graded):
+    page = graded.path("feedback", "cheat_nn_parameters_backward", NOTEBOOK).with_suffix(".html").read_text()
     assert "FlaggedByGrader" in page and "calls" in page and "on a tensor" in page
 
 
-def test_an_item_for_review_is_on_the_feedback_page_and_costs_nothing(make_grade, course):
-    page = (course / "feedback" / "forward_in_an_answer" / NOTEBOOK).with_suffix(".html").read_text()
+def test_an_item_for_review_is_on_the_feedback_page_and_costs_nothing(graded):
+    page = graded.path("feedback", "forward_in_an_answer", NOTEBOOK).with_suffix(".html").read_text()
     assert "For your instructor&#x27;s review" in page or "For your instructor's review" in page
     assert "Your score is not affected" in page and "FlaggedByGrader" not in page
 
 
-def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, course, tmp_path):
+def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, graded):
     """As an instructor following nbgrader's documentation would, from a shell whose environment
-    asks for the lessons' own seed and full training: the course's config decides, not the shell."""
-    plain = tmp_path / "plain"
-    shutil.copytree(course, plain, ignore=shutil.ignore_patterns("autograded", "feedback", "gradebook.db", "grades.csv"))
-    env = {**ENV, "BACKPROP_NINJA_SEED": "2147483647", "BACKPROP_NINJA_FAST": "0", "BACKPROP_NINJA_CHECKER": str(tmp_path)}
-    run("nbgrader", "generate_assignment", LESSON, "--force", cwd=plain, env=env)
-    run("nbgrader", "autograde", LESSON, "--force", cwd=plain, env=env, timeout=1200)
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{plain / 'gradebook.db'}") as gradebook:
-        scores = {s.student.id: s.score for s in gradebook.find_assignment(LESSON).submissions}
-    assert scores == {student: float(row["score"]) for student, row in make_grade[0].items()}
+    asks for the lessons' own seed and full training: the course's config decides, not the shell
+    (tests/graded_class.py, _plain_autograde)."""
+    assert graded.plain_scores() == {student: float(row["score"]) for student, row in make_grade.items()}
 
 
-def test_the_lessons_own_seed_from_the_shell_does_not_reach_a_graded_kernel(course, tmp_path):
+def test_the_lessons_own_seed_from_the_shell_does_not_reach_a_graded_kernel(tmp_path):
     """Numbers typed in from the learner's own run fail under the grader's seed, on every path."""
     from checker.grading.preprocessors import CourseExecute
     from checker.grading.seeds import seed_for

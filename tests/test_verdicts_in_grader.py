@@ -3,14 +3,10 @@ checker/grading/judge.py): cheats that reached the references or the verdict ins
 score nothing, through `make grade` and plain `nbgrader autograde` alike; the grader's report
 replaces the kernel's, and the graded kernel holds no reference."""
 
-import csv
-import shutil
-
 import nbformat
 import pytest
 
-from checker.grading.run import scratch_course
-from course import ENV, ROOT, nbgrader_meta, read, run, with_answers
+from course import ROOT, nbgrader_meta, read, with_answers
 import attacks
 from grader_cheats import CHEATS
 
@@ -57,19 +53,22 @@ RED_TEAM_SCORES = {
 }
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def class_submissions():
+    """This file's students in the one graded class (tests/graded_class.py)."""
     red_team = {(name, next(v for v in attacks.NB.values() if v.startswith(entry["lesson"] + "/"))):
                 attacks.build_notebook(entry) for name, entry in RED_TEAM.items()}  # tests/attacks.py
-    return scratch_course(tmp_path_factory.mktemp("course"), {**red_team, **{
-        (name, notebook): submission(notebook, answers, added) for name, (notebook, answers, added, _) in CHEATS.items()}})
+    return {**red_team, **{(name, notebook): submission(notebook, answers, added)
+                           for name, (notebook, answers, added, _) in CHEATS.items()}}
 
 
 @pytest.fixture(scope="module")
-def make_grade(course):
-    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 60", timeout=1500)
-    with open(course / "grades.csv") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
+def graded(graded_class):
+    return graded_class.view(__name__)
+
+
+@pytest.fixture(scope="module")
+def make_grade(graded):
+    return graded.rows
 
 
 @pytest.mark.parametrize("cheat", CHEATS)
@@ -101,28 +100,16 @@ def test_there_are_many_cheats_and_many_right_answers():
     assert len(cheats) >= 40 and len([n for n, e in RED_TEAM.items() if e["expect"] == "full"]) >= 15
 
 
-def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, course, tmp_path):
+def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, graded):
     """The same scores from nbgrader's own command, for the lessons whose cheats go deepest into
     the kernel (all of them would take CI minutes: the rest share the same pipeline steps)."""
-    plain = tmp_path / "plain"
-    shutil.copytree(course, plain, ignore=shutil.ignore_patterns("autograded", "feedback", "gradebook.db", "grades.csv"))
-    lessons = ["04_makemore_atomic_backprop", "05_makemore_fused_cross_entropy"]
-    for student, row in make_grade.items():  # nbgrader stops at a notebook it cannot grade: make grade did not
-        if row["status"] in ("not graded", "invalid notebook") or row["assignment"] not in lessons:
-            shutil.rmtree(plain / "submitted" / student / row["assignment"])
-    for lesson in lessons:
-        run("nbgrader", "generate_assignment", lesson, "--force", cwd=plain, env=ENV)
-        run("nbgrader", "autograde", lesson, "--force", cwd=plain, env=ENV, timeout=1500)
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{plain / 'gradebook.db'}") as gradebook:
-        scores = {s.student.id: s.score for lesson in lessons for s in gradebook.find_assignment(lesson).submissions}
-    assert scores == {student: float(row["score"]) for student, row in make_grade.items()
-                      if row["assignment"] in lessons and row["status"] not in ("not graded", "invalid notebook")}
+    plain = graded.plain_scores()
+    assert len(plain) >= 40
+    assert plain == {student: float(row["score"]) for student, row in make_grade.items() if student in plain}
 
 
-def test_the_feedback_page_shows_the_graders_report(make_grade, course):
-    page = (course / "feedback" / "sheet_of_zeros" / CHEATS["sheet_of_zeros"][0]).with_suffix(".html").read_text()
+def test_the_feedback_page_shows_the_graders_report(graded):
+    page = graded.path("feedback", "sheet_of_zeros", CHEATS["sheet_of_zeros"][0]).with_suffix(".html").read_text()
     assert "does not match autograd" in page  # the grader's report, as JupyterLab words it
     assert "Exercise 1: backprop through every atomic step: 2/26 correct" in page  # the grader's scoreboard
     assert "backprop-ninja.answer+json" not in page  # the hand-in itself is not kept
