@@ -82,7 +82,7 @@ lessons: $(STAMP)
 COURSE     ?= .
 GRADE_ARGS ?=
 grade: $(STAMP)
-	cd "$(COURSE)" && $(RUN) python -m checker.grading $(GRADE_ARGS)
+	cd "$(COURSE)" && export $(RUN) && exec python -m checker.grading $(GRADE_ARGS)  # exec: make's own child, which stops when make is killed
 
 # A student's check before handing in: make validate NB=lessons/<lesson>/<notebook>.ipynb
 validate: $(STAMP)

@@ -77,3 +77,11 @@ c.HTMLExporter.extra_template_basedirs = [
     os.path.join(_nbgrader, "server_extensions", "formgrader", "templates"),
 ]
 c.HTMLExporter.filters = {"inline_mathjax": "checker.grading.feedback.inline_mathjax"}
+
+# One grading run per course at a time: nbgrader's own autograde (its command, the Formgrader's
+# button) holds the course's grading lock, as `make grade` does, and refuses to start while another
+# run grades (checker/grading/run_lock.py, loaded by path: no nbgrader command imports torch).
+_spec = importlib.util.spec_from_file_location("_backprop_ninja_run_lock", os.path.join(_checker, "grading", "run_lock.py"))
+_run_lock = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_run_lock)
+_run_lock.hold_during_nbgrader_autograde()

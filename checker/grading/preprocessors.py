@@ -38,7 +38,7 @@ from traitlets import Bool, Enum, Integer
 
 from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
 from ..rules import flag_reason, judge, review_reasons
-from . import guard, sandbox, seeds
+from . import cgroups, guard, sandbox, seeds
 from .credit import credited_outputs
 from .overrules import read_overrules
 from .verify import KEY_ENV_VAR
@@ -66,7 +66,11 @@ class LocateHiddenTests(NbGraderPreprocessor):
 class CourseExecute(Execute):
     """Every kernel that grades a notebook. Its environment is the grader's, never inherited
     settings of the course's (a BACKPROP_NINJA_* variable in the shell that started nbgrader); it
-    runs sandboxed (sandbox.py); the whole notebook has a time budget, its output a size cap."""
+    runs sandboxed (sandbox.py) in a cgroup of its own that is killed, with everything the kernel
+    started, when the notebook is done (cgroups.py); the whole notebook has a time budget, its
+    output a size cap."""
+
+    _kernels = 0  # kernels started by this process, for their cgroups' names
 
     seed = Integer(None, allow_none=True, help="one grading seed for every student; by default (None) each "
                    "student's own secret seed in this course (seeds.py)").tag(config=True)
@@ -85,6 +89,7 @@ class CourseExecute(Execute):
         super().__init__(*args, **kwargs)
         self.kernel_manager_class = WarmKernelManager if self.warm_kernels else SandboxedKernelManager
         self._private = None  # the running kernel's private folder: its connection file and sockets
+        self._group = None  # the running kernel's cgroup
         self._channel = None  # the guard's record of the running kernel, hidden from it
         if "--InteractiveShell.automagic=False" not in self.extra_arguments:  # `time x = 1` is not a magic
             self.extra_arguments = [*self.extra_arguments, "--InteractiveShell.automagic=False"]
@@ -109,6 +114,8 @@ class CourseExecute(Execute):
         env[KEY_ENV_VAR] = secrets.token_hex(8)  # the hidden tests' private checker, under a name nobody knows
         if self.fast:
             env["BACKPROP_NINJA_FAST"] = "1"
+        if self._group:
+            env[cgroups.ENV_VAR] = self._group.to_json()  # joined first thing in the kernel (sandbox.py)
         if self.sandbox:
             scratch = Path(self.resources.get("metadata", {}).get("path") or os.getcwd()).resolve()
             private = scratch / ".kernel"  # IPython's, matplotlib's and temporary files, inside the sandbox
@@ -140,10 +147,35 @@ class CourseExecute(Execute):
 
     # nbclient starts kernels through both (the sync one is not a call of the async override)
     def start_new_kernel(self, **kwargs):
-        return super().start_new_kernel(**kwargs, env=self.kernel_environment())
+        started = super().start_new_kernel(**kwargs, env=self.kernel_environment())
+        self._join_group()
+        return started
 
     async def async_start_new_kernel(self, **kwargs):
-        return await super().async_start_new_kernel(**kwargs, env=self.kernel_environment())
+        started = await super().async_start_new_kernel(**kwargs, env=self.kernel_environment())
+        self._join_group()
+        return started
+
+    # the kernel's cgroup -----------------------------------------------------------------------
+    def _make_group(self) -> "cgroups.Group":
+        """Under make grade's run group, or else (plain nbgrader) under this process's own cgroup."""
+        parent = cgroups.Group.from_json(os.environ.get(cgroups.RUN_ENV_VAR) or None)
+        CourseExecute._kernels += 1
+        name = f"k{os.getpid()}-{CourseExecute._kernels}"
+        group = cgroups.Group.make(name if parent else f"backprop-ninja-{name}", parent)
+        if group:
+            group.limit_processes(self.process_limit)
+        return group
+
+    def _join_group(self) -> None:
+        """A kernel without the sandbox (which joins from inside, before any of its code) is moved in
+        from outside; for a sandboxed one this changes nothing."""
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if self._group and pid:
+            try:
+                self._group.join(pid)
+            except OSError:
+                pass
 
     # the notebook's time budget and output cap -------------------------------------------------
     def preprocess(self, nb, resources, km=None):
@@ -156,9 +188,13 @@ class CourseExecute(Execute):
         resources.setdefault(RESOURCES, {}).update(seed=self._seed, fast=self.fast)
         self._started, self._cell_timeout = time.monotonic(), self.timeout
         self._output_bytes, self._output_cut = 0, False
+        self._group = self._make_group()
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         finally:
+            if self._group:  # the kernel and everything it started, however detached
+                self._group.remove()
+                self._group = None
             self.timeout = self._cell_timeout
             if self._channel is not None:
                 found = guard.refusals(self._channel)

@@ -2,6 +2,11 @@
 
     submitted/<student>/<lesson>/<notebook>.ipynb  ->  autograded/, feedback/, grades.csv
 
+A run loses nothing: one run per course at a time (run_lock.py); Ctrl-C, SIGTERM or the end of
+`make` stop it within seconds, keeping what was graded; a worker that dies or hangs costs one
+submission (workers.py); every process a kernel starts is killed with it (cgroups.py); grades.csv
+is written as rows come in, with a row for every student of the class and every lesson graded.
+
 Each submission is autograded on its own (worker processes each run nbgrader's API, one
 submission at a time, each notebook in its own kernel), so a dead kernel (os._exit, a segfault)
 costs only that submission. Kernels are forked from a warm zygote (see warm_kernels.py) that has
@@ -14,11 +19,12 @@ nbgrader_config.py), so plain `nbgrader autograde` grades the same way.
 
 import csv
 import gc
-import multiprocessing
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,13 +32,18 @@ from pathlib import Path
 from . import nbgrader_speedups  # first: it keeps nbformat's import fast
 
 import nbformat  # noqa: E402
-from . import sandbox, seeds
+from . import cgroups, sandbox, seeds
+from .run_lock import RUN_ENV_VAR, Busy, RunLock
+from .workers import Lost, Pool
 from .notebooks import nbgrader_meta, tool_environment
 from .overrules import record_overrule
 from .preprocessors import CHECKER_PACKAGE, DECISIONS, FLAG, OUT_OF_TIME
 
 GRADES_FILE = "grades.csv"
-COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
+COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason", "late"]
+GRADED = ("graded", "flagged", "for review")
+MAX_FILES = 1000  # files in one submission folder: nbgrader copies and scans each of them
+BOOKKEEPING_SECONDS = 300  # a submission's time beyond its notebooks' budgets: nbgrader's own work
 
 
 @dataclass
@@ -40,18 +51,25 @@ class Outcome:
     student: str
     assignment: str
     status: str  # "graded", "flagged" (graded, some checks 0 by the rules), "for review" (graded, the
-    # score stands, something unusual for the instructor to read), "invalid notebook", "not graded"
+    # score stands, something unusual for the instructor to read), "invalid notebook", "not graded",
+    # "missing" (nothing handed in)
     reason: str = ""
+    score: float = 0.0
+    max_score: float | None = None  # None: the lesson's points
+    late: str = ""  # how late, from nbgrader's timestamp and the lesson's due date
 
 
-def submissions(root: Path) -> list[tuple[str, str]]:
+def submissions(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """([(student, lesson)] handed in, [folders under submitted/<student>/ that are not lessons])."""
     lessons = {p.name for p in (root / "solutions").iterdir() if p.is_dir()}
-    found = []
+    found, strays = [], []
     for student in sorted(p for p in (root / "submitted").glob("*") if p.is_dir()):
         for lesson in sorted(p for p in student.iterdir() if p.is_dir()):
             if lesson.name in lessons:
                 found.append((student.name, lesson.name))
-    return found
+            elif not lesson.name.startswith("."):
+                strays.append(f"submitted/{student.name}/{lesson.name}")
+    return found, strays
 
 
 def grading_environment() -> dict:
@@ -110,6 +128,9 @@ def read_submission(folder: Path):
 def grade_one(root: Path, student: str, assignment: str) -> Outcome:
     """Autograde one submission (in a worker process: see _start_worker)."""
     folder = root / "submitted" / student / assignment
+    if (count := _count_files(folder, MAX_FILES)) > MAX_FILES:
+        return Outcome(student, assignment, "not graded",
+                       f"its folder holds more than {MAX_FILES} files: hand in the notebook (and only the files it needs)")
     notebooks, problem = read_submission(folder)
     if notebooks is None:
         return Outcome(student, assignment, "invalid notebook", problem)
@@ -126,8 +147,58 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
     if not feedback.get("success"):
         notes.append("its feedback page could not be written: " +
                      _last_error((feedback.get("log") or "") + (feedback.get("error") or "")))
+    _keep_only_what_grading_needs(root, student, assignment)
+    score, max_score, late = _gradebook_row(root, student, assignment)
     _freeze_long_lived_objects()
-    return Outcome(student, assignment, status, "; ".join(notes))
+    return Outcome(student, assignment, status, "; ".join(notes), score, max_score, late)
+
+
+def _count_files(folder: Path, stop_after: int) -> int:
+    """Files under `folder`, counted up to one past `stop_after` (a million files are not walked)."""
+    count = 0
+    for _, _, files in os.walk(folder):
+        count += len(files)
+        if count > stop_after:
+            break
+    return count
+
+
+def _keep_only_what_grading_needs(root: Path, student: str, assignment: str) -> None:
+    """The graded notebooks stay in autograded/ and the pages in feedback/; what the kernel wrote (its
+    scratch files, however large) and nbgrader's copies of the submission's other files go."""
+    handed_in = {p.relative_to(root / "submitted" / student / assignment)
+                 for p in (root / "submitted" / student / assignment).rglob("*") if p.is_file()}
+    for where, keep in (("autograded", lambda p: p.suffix == ".ipynb" or p in handed_in),
+                        ("feedback", lambda p: p.suffix == ".html" or p.name == "timestamp.txt")):
+        folder = root / where / student / assignment
+        for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            relative = path.relative_to(folder)
+            if path.is_dir() and not path.is_symlink():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif not keep(relative):
+                path.unlink()
+
+
+def _gradebook_row(root: Path, student: str, assignment: str) -> tuple[float, float | None, str]:
+    """(score, max_score, how late) of a submission, from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return 0.0, None, ""
+        return submission.score, submission.max_score, _late(submission.total_seconds_late)
+
+
+def _late(seconds: float) -> str:
+    if not seconds:
+        return ""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    return " ".join(f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if n) or "< 1 min"
 
 
 def _timestamp(folder: Path) -> None:
@@ -164,6 +235,7 @@ def _last_error(log: str) -> str:
 
 
 _worker_api = None
+_worker_root = None
 _frozen = False
 
 
@@ -178,9 +250,18 @@ def _freeze_long_lived_objects() -> None:
         _frozen = True
 
 
-def _start_worker(root: Path, env: dict, settings: dict) -> None:
-    """Load nbgrader and the course's configuration once per worker process."""
-    global _worker_api
+def grade_task(student: str, assignment: str) -> Outcome:
+    """A worker's task (workers.py): one submission of the course the worker was started for."""
+    return grade_one(_worker_root, student, assignment)
+
+
+def _start_worker(root: Path, env: dict, settings: dict, group_json: str) -> None:
+    """Load nbgrader and the course's configuration once per worker process, in the run's cgroup."""
+    global _worker_api, _worker_root
+    _worker_root = root
+    workers = cgroups.Group.from_json(group_json)
+    if workers:
+        workers.join(0)
     from nbgrader.apps import NbGraderAPI
 
     os.environ.update(env)
@@ -197,41 +278,31 @@ def _start_worker(root: Path, env: dict, settings: dict) -> None:
     _worker_api = NbGraderAPI(config=config)
 
 
-def scores_from_gradebook(root: Path) -> dict:
-    from nbgrader.api import Gradebook, MissingEntry
+class GradesFile:
+    """grades.csv, rewritten whole (atomically) each time a row comes in, so a crash keeps every row
+    graded until then. With `keep_others`, rows of submissions this run does not grade stay."""
 
-    scores = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        for assignment in gradebook.assignments:
-            for submission in assignment.submissions:
-                try:
-                    scores[(submission.student.id, assignment.name)] = (submission.score, submission.max_score)
-                except MissingEntry:
-                    continue
-    return scores
+    def __init__(self, root: Path, max_scores: dict, keep_others: bool):
+        self.path, self.max_scores, self.rows = root / GRADES_FILE, max_scores, {}
+        if keep_others and self.path.is_file():
+            with open(self.path, newline="") as f:
+                self.rows = {(r["student_id"], r["assignment"]): {c: r.get(c, "") for c in COLUMNS}
+                             for r in csv.DictReader(f)}
 
+    def add(self, o: Outcome) -> None:
+        top = o.max_score if o.max_score is not None else self.max_scores.get(o.assignment, 0.0)
+        score = o.score if o.status in GRADED else 0.0
+        self.rows[(o.student, o.assignment)] = dict(student_id=o.student, assignment=o.assignment, score=f"{score:g}",
+                                                    max_score=f"{top:g}", status=o.status, reason=o.reason, late=o.late)
 
-def write_grades(root: Path, outcomes: list[Outcome], max_scores: dict, keep_others: bool = False) -> Path:
-    """grades.csv, a row per outcome; with `keep_others`, the rows of submissions not graded this
-    time stay as they were (`--overrule` grades only the overruled submissions again)."""
-    scores = scores_from_gradebook(root)
-    path = root / GRADES_FILE
-    others = []
-    if keep_others and path.is_file():
-        graded = {(o.student, o.assignment) for o in outcomes}
-        with open(path, newline="") as f:
-            others = [row for row in csv.DictReader(f) if (row["student_id"], row["assignment"]) not in graded]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, COLUMNS)
-        writer.writeheader()
-        writer.writerows(others)
-        for o in sorted(outcomes, key=lambda o: (o.student, o.assignment)):
-            score, max_score = scores.get((o.student, o.assignment), (0.0, max_scores.get(o.assignment, 0.0)))
-            if o.status not in ("graded", "flagged", "for review"):
-                score = 0.0
-            writer.writerow(dict(student_id=o.student, assignment=o.assignment, score=f"{score:g}",
-                                 max_score=f"{max_score:g}", status=o.status, reason=o.reason))
-    return path
+    def write(self) -> Path:
+        scratch = self.path.with_name(f".{GRADES_FILE}.{os.getpid()}")
+        with open(scratch, "w", newline="") as f:
+            writer = csv.DictWriter(f, COLUMNS)
+            writer.writeheader()
+            writer.writerows(row for _, row in sorted(self.rows.items()))
+        os.replace(scratch, self.path)
+        return self.path
 
 
 def max_points(root: Path, assignment: str) -> float:
@@ -259,11 +330,49 @@ def scratch_course(folder: Path, submissions: dict) -> Path:
     return folder
 
 
-def main(argv=None) -> int:
+class Stopped(Exception):
+    """Ctrl-C, SIGTERM, SIGHUP, or `make` gone: stop the run, keep what was graded."""
+
+
+def _stop(signum, frame):
+    raise Stopped(signal.Signals(signum).name)
+
+
+def _writable(root: Path) -> str:
+    """'' if grading can write in the course folder, else a sentence saying where it cannot."""
+    for folder in (root, root / "autograded", root / "feedback"):
+        if folder.is_dir():
+            try:
+                with open(folder / f".write-test-{os.getpid()}", "w"):
+                    pass
+                os.unlink(folder / f".write-test-{os.getpid()}")
+            except OSError as error:
+                return (f"Cannot write in {folder} ({error.strerror}): grading writes gradebook.db, grades.csv, "
+                        "autograded/ and feedback/ in the course folder. Make it writable, then grade again.")
+    return ""
+
+
+class HeldGradebook:
+    """Holds gradebook.db open for the run, to see it removed or replaced (a new file may even get
+    the old one's inode number): the open file then has no name left."""
+
+    def __init__(self, root: Path):
+        self.fd = os.open(root / "gradebook.db", os.O_RDONLY | os.O_CLOEXEC)
+
+    def gone(self) -> bool:
+        return os.fstat(self.fd).st_nlink == 0
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def parse(argv):
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    parser.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
+    parser.add_argument("--lesson", action="append", default=[], help="grade only this lesson (repeatable)")
     parser.add_argument("--seed", type=int, help="one grading seed for every student (default: each student's secret seed)")
     parser.add_argument("--cell-timeout", type=int, help="seconds a cell may run (default: nbgrader_config.py's)")
     parser.add_argument("--cold-kernels", action="store_true",
@@ -276,13 +385,29 @@ def main(argv=None) -> int:
                         help="overrule the rules' flag on this submission: recorded in overrules.csv, "
                              "then only the overruled submissions are graded again")
     parser.add_argument("--note", default="", help="the instructor's note for --overrule, kept in grades.csv")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
     started = time.perf_counter()
     root = Path.cwd()
     if not (root / "solutions").is_dir() or not (root / "nbgrader_config.py").is_file():
         print(f"{root} is not a course folder: it needs nbgrader_config.py and solutions/.")
         return 2
-    todo = submissions(root)
+    if problem := _writable(root):
+        print(problem)
+        return 2
+    lessons = sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
+    todo, strays = submissions(root)
+    for stray in strays:
+        print(f"Warning: {stray} is not a lesson of this course, so it is not graded "
+              f"(the lessons are {', '.join(lessons)}): move it to the lesson's folder and grade again.")
+    for option, names, known in (("--student", args.student, {s for s, _ in todo}), ("--lesson", args.lesson, lessons)):
+        if unknown := [n for n in names if n not in known]:
+            print(f"No {option[2:]} {', '.join(unknown)} in this course's submissions.")
+            return 2
+    todo = [(s, a) for s, a in todo if (not args.student or s in args.student) and (not args.lesson or a in args.lesson)]
     if not todo:
         print("Nothing to grade: put submissions in submitted/<student>/<lesson>/<notebook>.ipynb.")
         return 1
@@ -307,28 +432,115 @@ def main(argv=None) -> int:
         print(f"Cannot sandbox the grading kernels here: {missing}. "
               "Grade on a machine that can, or run `make grade GRADE_ARGS=--no-sandbox` on submissions you trust.")
         return 2
-    elif weaker := sandbox.weaker():
+    elif weaker := "; ".join(filter(None, (sandbox.weaker(), cgroups.missing()))):
         print(f"The grading kernels' sandbox is weaker on this machine: {weaker}.")
+    try:
+        lock = RunLock(root, "make grade").acquire()
+    except Busy as busy:
+        print(busy)
+        return 3
+    try:
+        return _grade(root, args, todo, env, settings, started)
+    finally:
+        lock.release()
+
+
+def _grade(root: Path, args, todo: list, env: dict, settings: dict, started: float) -> int:
     os.environ["PATH"] = env["PATH"]  # nbgrader runs alembic when it creates the gradebook
     assignments = sorted({a for _, a in todo})
+    narrowed = bool(args.overrule or args.student or args.lesson)
     register_gradebook(root, assignments, sorted({s for s, _ in todo}))
+    gradebook = HeldGradebook(root)
+    # the class: every student in the gradebook or with a folder in submitted/, times the lessons graded
+    missing = []
+    if not args.overrule:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as book:
+            known = {s.id for s in book.students}
+        known |= {p.name for p in (root / "submitted").glob("*") if p.is_dir()}
+        students = [s for s in sorted(known) if not args.student or s in args.student]
+        missing = [(s, a) for s in students for a in assignments if (s, a) not in set(todo)]
     fixed = settings.get("seed", course_config(root).CourseExecute.get("seed"))
     seed = f"seed {fixed} for everyone" if fixed is not None else f"each student's secret seed, from {seeds.SECRET_FILE}"
     print(f"Grading {len(todo)} submissions, {args.jobs} at a time ({seed}).", flush=True)
-    outcomes = []
-    workers = ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_start_worker, initargs=(root, env, settings))
-    with workers as pool:
-        futures = [pool.submit(grade_one, root, s, a) for s, a in todo]
-        for done, future in enumerate(as_completed(futures), 1):
-            outcome = future.result()
-            outcomes.append(outcome)
+    grades = GradesFile(root, {a: max_points(root, a) for a in assignments}, keep_others=narrowed)
+    for student, assignment in missing:
+        grades.add(Outcome(student, assignment, "missing", "nothing was handed in for this lesson"))
+    for student, assignment in todo:  # until graded; a crash or a stop leaves this row
+        grades.add(Outcome(student, assignment, "not graded", "the grading run stopped before it was graded"))
+    grades.write()
+
+    for stale in cgroups.stale_runs():  # left by a run killed with SIGKILL whose watchdog was killed too
+        stale.remove()
+    run_group = cgroups.Group.make(cgroups.run_group_name(os.getpid()))
+    workers_group = cgroups.Group.make("workers", run_group) if run_group else cgroups.Group({})
+    watchdog = subprocess.Popen([sys.executable, str(Path(cgroups.__file__)), "watch", str(os.getpid()), run_group.to_json()],
+                                start_new_session=True, stdin=subprocess.DEVNULL) if run_group else None
+    env = {**env, RUN_ENV_VAR: str(os.getpid()), cgroups.RUN_ENV_VAR: run_group.to_json() if run_group else ""}
+    budget_per_notebook = course_config(root).CourseExecute.get("notebook_budget", 600)
+
+    def budget(task):
+        count = len(list((root / "submitted" / task[0] / task[1]).glob("*.ipynb"))) or 1
+        return count * budget_per_notebook + BOOKKEEPING_SECONDS
+
+    def lost_worker(pid):  # the kernels of a worker that was killed
+        for group in cgroups.children(run_group, f"k{pid}-") if run_group else []:
+            group.remove()
+
+    pool = Pool(args.jobs, _start_worker, (root, env, settings, workers_group.to_json()), grade_task, lost_worker)
+    handlers = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    _die_with_parent(signal.SIGTERM)  # `make` killed: stop as if told to
+    done, code = 0, 0
+    try:
+        for (student, assignment), result in pool.run(todo, budget):
+            done += 1
+            outcome = result if isinstance(result, Outcome) else \
+                Outcome(student, assignment, "not graded", result.reason if isinstance(result, Lost) else str(result))
+            if gradebook.gone():
+                raise GradebookLost()
+            grades.add(outcome)
+            grades.write()
             note = f": {outcome.reason}" if outcome.reason else ""
-            print(f"[{done}/{len(todo)}] {outcome.student} {outcome.assignment}: {outcome.status}{note}", flush=True)
-    path = write_grades(root, outcomes, {a: max_points(root, a) for a in assignments}, keep_others=bool(args.overrule))
-    elapsed = time.perf_counter() - started  # the whole run: set-up, grading, grades.csv
-    print(f"Graded {len(todo)} submissions in {elapsed:.1f} s ({elapsed / len(todo):.1f} s each); "
-          f"grades in {path.name}, feedback in feedback/.")
-    return 0
+            print(f"[{done}/{len(todo)}] {student} {assignment}: {outcome.status}{note}", flush=True)
+        pool.close()
+    except Stopped as stop:
+        unfinished = pool.stop()
+        print(f"Stopped ({stop}): {done} of {len(todo)} submissions were graded; "
+              f"{len(todo) - done} were not (status `not graded` in grades.csv). Grade again to finish.", flush=True)
+        code = 130
+    except GradebookLost:
+        pool.stop()
+        for student, assignment in todo:
+            grades.add(Outcome(student, assignment, "not graded",
+                               "gradebook.db was removed or replaced while grading, so its scores were lost"))
+        print("gradebook.db was removed or replaced while grading: nbgrader's scores (and any manual grades) "
+              "of this run are not in it. Restore it from a backup if you have one, then grade again.", flush=True)
+        code = 1
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+        if pool.workers:
+            pool.stop()
+        if run_group:
+            run_group.remove()
+        if watchdog is not None:
+            watchdog.kill()
+            watchdog.wait()
+        path = grades.write()
+        gradebook.close()
+    if code == 0:
+        elapsed = time.perf_counter() - started  # the whole run: set-up, grading, grades.csv
+        print(f"Graded {len(todo)} submissions in {elapsed:.1f} s ({elapsed / len(todo):.1f} s each); "
+              f"grades in {path.name}, feedback in feedback/." + (f" {len(missing)} missing." if missing else ""))
+    return code
 
 
+class GradebookLost(Exception):
+    pass
+
+
+def _die_with_parent(signum: int) -> None:
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signum, 0, 0, 0)  # PR_SET_PDEATHSIG

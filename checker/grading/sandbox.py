@@ -219,10 +219,13 @@ def _limit(rules: dict) -> None:
 
 
 def from_environment(env: dict, kernel_argv: list[str]) -> None:
-    """Apply the policy CourseExecute put in the kernel's environment, if any, and remove it; then
-    install the guard (guard.py) it asked for, whose channel is opened before Landlock hides it."""
+    """Join the kernel's cgroup (cgroups.py), while /sys/fs/cgroup can still be written; apply the
+    policy CourseExecute put in the kernel's environment, if any, and remove it; then install the
+    guard (guard.py) it asked for, whose channel is opened before Landlock hides it."""
+    if CGROUPS_ENV_VAR in env:
+        _load_beside("cgroups.py").join_from_environment(env)
     encoded = env.pop(POLICY_ENV_VAR, None)
-    guard = _load_guard() if GUARD_ENV_VAR in env else None
+    guard = _load_beside("guard.py") if GUARD_ENV_VAR in env else None
     guard_policy = env.pop(GUARD_ENV_VAR, None)
     channel = guard.open_channel(json.loads(guard_policy)) if guard else None
     if encoded:
@@ -232,15 +235,16 @@ def from_environment(env: dict, kernel_argv: list[str]) -> None:
 
 
 GUARD_ENV_VAR = "BACKPROP_NINJA_GUARD"  # guard.POLICY_ENV_VAR
+CGROUPS_ENV_VAR = "BACKPROP_NINJA_CGROUPS"  # cgroups.ENV_VAR
 
 
-def _load_guard():
-    """guard.py, beside this file, under a name no notebook imports, and not in sys.modules: only
-    its audit hook keeps it."""
+def _load_beside(filename: str):
+    """A module beside this file (guard.py, cgroups.py), under a name no notebook imports, and not in
+    sys.modules: the guard's audit hook is all that keeps it."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
-    spec = importlib.util.spec_from_file_location("_backprop_ninja_guard", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), filename)
+    spec = importlib.util.spec_from_file_location("_backprop_ninja_" + filename.removesuffix(".py"), path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
