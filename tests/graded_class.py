@@ -31,7 +31,7 @@ PLAIN_CONTRIBUTORS = ("test_grading_integrity", "test_verdicts_in_grader")
 GRADE_ARGS = "--jobs 2 --cell-timeout 60"
 SEPARATOR = "--"
 # what grading itself writes outside autograded/ and feedback/
-GRADING_WRITES = ("gradebook.db", "grades.csv", ".grading_secret")
+GRADING_WRITES = ("gradebook.db", "grades.csv", ".grading_secret", ".grading.lock")
 
 
 def prefix(module_name: str) -> str:
