@@ -44,9 +44,9 @@ DECISIONS = "backprop_ninja"  # the notebook's metadata the course's steps write
 RESTORED = "restored"  # what this step did, a list of sentences, under DECISIONS
 # nbgrader's metadata that says what a cell is; the rest (checksum, schema) nbgrader keeps itself
 ROLE = ("grade_id", "grade", "solution", "locked", "task", "points")
-# a locked cell with the lesson's grade_id is the lesson's if its text is at least this close
+# a locked cell with the lesson's grade_id is the lesson's if its words are at least this close
 # (an older release of the lesson, a typo fixed since); other lessons' cells under the same
-# grade_id (md_001, code_002) are far below it: at most 0.5 between this course's lessons
+# grade_id (md_001, ...) are below it, but for the set-up cell code_002, alike in every lesson
 SIMILAR = 0.6
 
 
@@ -110,7 +110,10 @@ class _Lesson:
 
     def close_text(self, i: int, cell) -> bool:
         a, b = _text(self.cells[i].source), _text(cell.source)
-        return a == b or difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= SIMILAR
+        if a == b:
+            return True
+        matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)  # by words: fast; cheap bounds first
+        return matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
     def which(self, cell, strict: bool = False) -> tuple[int | None, bool]:
         """(the lesson cell this submitted cell is, whether it was known by its text alone). Its
@@ -132,16 +135,16 @@ def _name(lesson: _Lesson, i: int) -> str:
     return lesson.ids[i] or f"cell {i + 1}"
 
 
-def check_lesson(cells, lesson_nb, lesson: str, notebook: str, others: dict | None = None) -> None:
+def check_lesson(cells, lesson_nb, lesson: str, notebook: str, others=dict) -> None:
     """Raise NotThisLesson unless `cells` hold at least half of the lesson's locked cells;
-    `others` {lesson: its released notebook} names the lesson they look like."""
+    `others()` {lesson: its released notebook} names the lesson they look like."""
     known = _Lesson(lesson_nb)
     found = known.recognised(cells)
     if 2 * found >= len(known.locked):
         return
     looks = ""
-    best = max(((_Lesson(nb).recognised(cells) / max(1, len(_Lesson(nb).locked)), name)
-                for name, nb in (others or {}).items() if name != lesson), default=(0, ""))
+    lessons = [(name, _Lesson(nb)) for name, nb in others().items() if name != lesson]
+    best = max(((other.recognised(cells) / max(1, len(other.locked)), name) for name, other in lessons), default=(0, ""))
     if best[0] >= 0.5:
         looks = f", and looks like lesson {best[1]}'s"
     raise NotThisLesson(
@@ -257,7 +260,7 @@ class RestoreLessonCells(NbGraderPreprocessor):
         source = lesson_notebook(course, str(lesson), str(notebook), code_stub(self.config)) if lesson and notebook else None
         if source is None:
             return nb, resources
-        check_lesson(nb.cells, source, lesson, notebook, other_lessons(course, code_stub(self.config)))
+        check_lesson(nb.cells, source, lesson, notebook, lambda: other_lessons(course, code_stub(self.config)))
         nb, done = restore(nb, source)
         if done:
             nb.cells.insert(0, note_cell(done))
@@ -275,7 +278,7 @@ def as_graded(nb, course: Path, lesson: str, notebook: str) -> tuple[NotebookNod
     source = lesson_notebook(course, lesson, notebook, code_stub(config))
     if source is None:
         return nb, []
-    check_lesson(nb.cells, source, lesson, notebook, other_lessons(course, code_stub(config)))
+    check_lesson(nb.cells, source, lesson, notebook, lambda: other_lessons(course, code_stub(config)))
     return restore(nb, source)
 
 
