@@ -18,7 +18,8 @@ import nbformat
 from ..rules import flagged_checks, judge
 from .lesson_cells import NotThisLesson, as_graded
 from .notebooks import tool_environment
-from .preprocessors import CHECKER_PACKAGE
+
+COURSE = Path(__file__).resolve().parents[2]  # the course folder this checker belongs to (its solutions/)
 
 PASSED = "Success! Your notebook passes all the tests."
 
@@ -39,7 +40,7 @@ def main(argv=None) -> int:
         return 1
     lesson = path.resolve().parent.name
     try:
-        notebook, restored = as_graded(notebook, CHECKER_PACKAGE.parent, lesson, path.stem)
+        notebook, restored = as_graded(notebook, COURSE, lesson, path.stem)
     except NotThisLesson as problem:
         print(f"{problem}")
         print("Validation FAILED.")
