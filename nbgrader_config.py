@@ -35,6 +35,18 @@ os.makedirs(c.Exchange.root, exist_ok=True)  # nbgrader wants it to exist alread
 # `nbgrader export` writes its own CSV; `make grade` writes grades.csv (with status and reason).
 c.CsvExportPlugin.to = "nbgrader_export.csv"
 
+# Before nbgrader's own sanitize steps, a submission's cells are put back the way the lesson has
+# them (checker/grading/lesson_cells.py): a duplicated cell, an answer deleted with its check, lost
+# metadata or reordered cells are graded as a marker would, where nbgrader's steps would stop.
+c.Autograde.sanitize_preprocessors = [
+    "checker.grading.lesson_cells.RestoreLessonCells",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Autograding, the same for `make grade`, `nbgrader autograde` and the Formgrader: nbgrader's own
 # steps, with the course's three (checker/grading/preprocessors.py). The hidden tests load the
 # grader's checker; kernels get the grading seed and fast mode from here, never from the shell;

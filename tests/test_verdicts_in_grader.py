@@ -50,6 +50,9 @@ RED_TEAM_SCORES = {
     # parameters trained at home and pasted in: help from outside the notebook; only Exercise 4's
     # training check (2 points) can be earned that way
     "a07_pasted_trained_params": (2, "graded"),
+    # check_dlogit_maxes set to 100 points and pasted twice: graded once, at the lesson's 1 point
+    # (checker/grading/lesson_cells.py), which its answer, zeros, earns: dlogit_maxes is zero for every seed
+    "a04_metadata_points_dup": (1, "graded"),
 }
 
 

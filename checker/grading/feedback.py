@@ -53,3 +53,25 @@ class OmitHiddenTests(ClearHiddenTests):
             except RuntimeError:  # markers a student typed into a check cell: show it as it is
                 pass
         return cell, resources
+
+
+def write_not_graded_page(path, submitted, lesson: str, notebook: str, reason: str) -> None:
+    """The feedback page of a submission that could not be graded: why, in one sentence. The
+    submission's timestamp.txt and submission_secret.txt go beside it, as nbgrader's own pages
+    have them, so `nbgrader release_feedback` can send it to the student."""
+    import html
+    import shutil
+    from pathlib import Path
+
+    path, submitted = Path(path), Path(submitted)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        if (submitted / name).is_file():
+            shutil.copy(submitted / name, path.parent / name)
+    sentence = reason[:1].upper() + reason[1:]
+    path.write_text(
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(notebook)}: not graded</title></head>\n"
+        f"<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>\n"
+        f"<h1>{html.escape(lesson)}: {html.escape(notebook)}</h1>\n"
+        f"<p><b>Your notebook was not graded.</b> {html.escape(sentence.rstrip('.'))}.</p>\n</body></html>\n",
+        encoding="utf-8")

@@ -36,6 +36,8 @@ from . import cgroups, sandbox, seeds
 from .run_lock import RUN_ENV_VAR, Busy, RunLock
 from .workers import Lost, Pool
 from .notebooks import nbgrader_meta, tool_environment
+from .feedback import write_not_graded_page
+from .lesson_cells import RESTORED, NotThisLesson
 from .overrules import record_overrule
 from .preprocessors import CHECKER_PACKAGE, DECISIONS, FLAG, OUT_OF_TIME
 
@@ -133,15 +135,16 @@ def grade_one(root: Path, student: str, assignment: str) -> Outcome:
                        f"its folder holds more than {MAX_FILES} files: hand in the notebook (and only the files it needs)")
     notebooks, problem = read_submission(folder)
     if notebooks is None:
-        return Outcome(student, assignment, "invalid notebook", problem)
+        return _not_graded(root, Outcome(student, assignment, "invalid notebook", problem))
     _timestamp(folder)
     result = _worker_api.autograde(assignment, student, force=True, create=True)
     log = (result.get("log") or "") + (result.get("error") or "")
     if "DeadKernelError" in log or "Kernel died" in log:
-        return Outcome(student, assignment, "not graded",
-                       "the kernel died while running the notebook (os._exit, a crash or running out of memory)")
+        return _not_graded(root, Outcome(student, assignment, "not graded",
+                           "the kernel died while running the notebook (os._exit, a crash or running out of memory)"))
     if not result.get("success"):
-        return Outcome(student, assignment, "not graded", "nbgrader could not grade it: " + _last_error(log))
+        reason = _ungradable(log) or "nbgrader could not grade it: " + _last_error(log)
+        return _not_graded(root, Outcome(student, assignment, "not graded", reason))
     status, notes = _what_grading_decided(root / "autograded" / student / assignment)
     feedback = _worker_api.generate_feedback(assignment, student, force=True)
     if not feedback.get("success"):
@@ -212,26 +215,51 @@ def _timestamp(folder: Path) -> None:
 
 def _what_grading_decided(folder: Path) -> tuple[str, list[str]]:
     """(status, the notes for grades.csv), read from the autograded notebooks: what
-    preprocessors.ApplyRules decided (flagged, overruled, for review), and whether a notebook used up
-    its time budget."""
-    flagged, overruled, review, stopped = set(), set(), [], []
+    preprocessors.ApplyRules decided (flagged, overruled, for review), whether a notebook used up
+    its time budget, and what lesson_cells.py put back."""
+    flagged, overruled, review, stopped, restored = set(), set(), [], [], []
     for path in sorted(folder.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         decided = notebook.metadata.get(DECISIONS, {})
         flagged |= {decided["flagged"]} if decided.get("flagged") else set()
         overruled |= {decided["overruled"]} if decided.get("overruled") else set()
         review += [f"for review: {reason}" for reason in decided.get("for_review", [])]
+        if decided.get(RESTORED):  # lesson_cells.py put the lesson's cells back
+            restored.append(f"{path.name} was graded from the lesson's own cells: {'; '.join(decided[RESTORED])}")
         errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         if any(o.get("ename") == OUT_OF_TIME for o in errors):
             stopped.append(f"{path.name} used up its time budget: the cells after that were not run, "
                            "and it was graded on what ran")
     status = "flagged" if flagged else "for review" if review and not overruled else "graded"
-    return status, sorted(flagged) + sorted(overruled) + review + stopped
+    return status, sorted(flagged) + sorted(overruled) + review + stopped + restored
+
+
+def _ungradable(log: str) -> str | None:
+    """The one sentence saying why a notebook cannot be graded (lesson_cells.NotThisLesson), if it said so."""
+    marker = f"{NotThisLesson.__name__}: "
+    found = [line.split(marker, 1)[1].strip() for line in log.splitlines() if marker in line]
+    return found[-1] if found else None
+
+
+# nbgrader's own lines around a traceback, which say nothing of what went wrong
+NBGRADER_NOISE = ("see the the above traceback", "There was an error processing", "Traceback (most recent call last)",
+                  "NbGraderException")
 
 
 def _last_error(log: str) -> str:
-    errors = [line.strip() for line in log.splitlines() if "Error" in line or "ERROR" in line]
+    """The last error nbgrader's log names: a traceback's last line, not "see the above traceback"."""
+    errors = [line.strip().removeprefix("[ERROR] ") for line in log.splitlines()
+              if ("Error" in line or "ERROR" in line or "Exception" in line) and not any(n in line for n in NBGRADER_NOISE)]
     return errors[-1] if errors else "see nbgrader's log"
+
+
+def _not_graded(root: Path, outcome: Outcome) -> Outcome:
+    """A submission that could not be graded still gets a feedback page, saying why in one sentence."""
+    folder = root / "submitted" / outcome.student / outcome.assignment
+    for path in sorted(folder.glob("*.ipynb")):
+        write_not_graded_page(root / "feedback" / outcome.student / outcome.assignment / f"{path.stem}.html",
+                              folder, outcome.assignment, path.name, outcome.reason)
+    return outcome
 
 
 _worker_api = None
