@@ -172,7 +172,7 @@ def _keep_only_what_grading_needs(root: Path, student: str, assignment: str) -> 
     handed_in = {p.relative_to(root / "submitted" / student / assignment)
                  for p in (root / "submitted" / student / assignment).rglob("*") if p.is_file()}
     for where, keep in (("autograded", lambda p: p.suffix == ".ipynb" or p in handed_in),
-                        ("feedback", lambda p: p.suffix == ".html" or p.name == "timestamp.txt")):
+                        ("feedback", lambda p: p.suffix == ".html" or p.name in ("timestamp.txt", "submission_secret.txt"))):
         folder = root / where / student / assignment
         for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
             relative = path.relative_to(folder)
