@@ -24,11 +24,11 @@ from course import ENV, run
 
 # The test files whose submissions go into the class, and the lessons plain `nbgrader autograde`
 # grades again (for the files that compare its scores with `make grade`'s).
-CONTRIBUTORS = ("test_code_answers_e2e", "test_edited_notebooks", "test_grade_e2e", "test_grading",
+CONTRIBUTORS = ("test_carried_forward", "test_code_answers_e2e", "test_edited_notebooks", "test_grade_e2e", "test_grading",
                 "test_grading_integrity", "test_verdicts_in_grader")
 PLAIN_LESSONS = ("04_makemore_atomic_backprop", "05_makemore_fused_cross_entropy")
 PLAIN_CONTRIBUTORS = ("test_edited_notebooks", "test_grading_integrity", "test_verdicts_in_grader")
-GRADE_ARGS = "--jobs 2 --cell-timeout 60"
+GRADE_ARGS = "--jobs 2 --cell-timeout 40"
 SEPARATOR = "--"
 # what grading itself writes outside autograded/ and feedback/
 GRADING_WRITES = ("gradebook.db", "grades.csv", ".grading_secret", ".grading.lock")
@@ -89,8 +89,11 @@ def _plain_autograde(folder: Path, graded: dict, rows: dict) -> dict:
 
     nbgrader autograde grades one notebook at a time: the submissions are split between two copies
     of the course, graded at once, one per core."""
+    # a contributor may name which of its students (PLAIN_STUDENTS); by default all of them
+    only = {prefix(name): getattr(importlib.import_module(name), "PLAIN_STUDENTS", None) for name in PLAIN_CONTRIBUTORS}
     wanted = {_key(canonical, key.split("/")[1]) for key, canonical in graded["aliases"].items()
-              if key.split(SEPARATOR)[0] in map(prefix, PLAIN_CONTRIBUTORS)}
+              if (start := key.split(SEPARATOR)[0]) in only
+              and (only[start] is None or key.split(SEPARATOR, 1)[1].split("/")[0] in only[start])}
     # nbgrader stops at a notebook it cannot grade: make grade did not
     chosen = sorted(key for key, row in rows.items() if key in wanted and row["assignment"] in PLAIN_LESSONS
                     and row["status"] not in ("not graded", "invalid notebook"))

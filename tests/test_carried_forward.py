@@ -148,26 +148,29 @@ STUDENTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def submissions():
     lesson = lambda: read(LESSONS / EXERCISE_1)  # noqa: E731
-    return scratch_course(tmp_path_factory.mktemp("course"), {
-        (student, str(EXERCISE_1)): with_answers(lesson(), {**SOLUTION_CODE, **slip})
-        for student, (slip, *_) in STUDENTS.items()})
+    return {(student, str(EXERCISE_1)): with_answers(lesson(), {**SOLUTION_CODE, **slip})
+            for student, (slip, *_) in STUDENTS.items()}
 
 
-def grade(course, *args):
-    run("make", "-s", "grade", f"COURSE={course}", f"GRADE_ARGS=--jobs 2 {' '.join(args)}")
-    with open(course / "grades.csv") as f:
-        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+def class_submissions():
+    """This file's students in the one graded class (tests/graded_class.py), graded by default."""
+    return submissions()
 
 
-def test_make_grade_gives_error_carried_forward_its_points_unless_told_otherwise(course):
-    assert grade(course) == {student: default for student, (_, default, _) in STUDENTS.items()}
-    page = (course / "feedback" / "forgot_1_over_n" / EXERCISE_1).with_suffix(".html").read_text()
+def test_make_grade_gives_error_carried_forward_its_points_unless_told_otherwise(graded_class, tmp_path):
+    graded = graded_class.view(__name__)
+    assert {student: float(row["score"]) for student, row in graded.rows.items()} == \
+        {student: default for student, (_, default, _) in STUDENTS.items()}
+    page = graded.path("feedback", "forgot_1_over_n", str(EXERCISE_1)).with_suffix(".html").read_text()
     assert "right given earlier answers" in page and "only because dlogprobs" in page
     assert "full credit" in page
-    assert grade(course, "--carried-credit none") == {student: none for student, (_, _, none) in STUDENTS.items()}
+    course = scratch_course(tmp_path, submissions())
+    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --carried-credit none")
+    with open(course / "grades.csv") as f:
+        scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    assert scores == {student: none for student, (_, _, none) in STUDENTS.items()}
 
 
 def test_an_answer_that_is_an_earlier_answers_memory_is_pointed_out(setup):

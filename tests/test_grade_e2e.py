@@ -1,7 +1,6 @@
 """`make grade` end to end, on a temporary course built from the real solutions/, with the
 submissions an instructor meets: honest, blank, half done, cheating, broken, hostile."""
 
-import csv
 import re
 
 import nbformat
@@ -9,8 +8,7 @@ import pytest
 import torch
 
 from checker.lessons import makemore
-from checker.grading.run import scratch_course
-from course import ROOT, SOLUTIONS, fetched_from_the_network, nbgrader_meta, read, run, solutions_by_id, with_answers
+from course import ROOT, SOLUTIONS, fetched_from_the_network, nbgrader_meta, read, solutions_by_id, with_answers
 
 LESSON = "04_makemore_atomic_backprop"
 NOTEBOOK = f"{LESSON}/makemore_atomic_backprop.ipynb"
@@ -137,22 +135,6 @@ def test_progress_and_feedback(graded):
     assert fetched_from_the_network(feedback) == []  # its maths render offline (e2e/ shows them rendered)
     note = graded.path("feedback", "half", f"{LESSON}/makemore_atomic_backprop.html").read_text()
     assert "where does ### BEGIN HIDDEN TESTS go?" in note
-
-
-def test_grading_again_keeps_one_row_per_student(tmp_path):
-    """A second `make grade` over the same course (a small one: the class is graded once)."""
-    students = {"full": fill(lesson()), "half": fill(lesson(), 13), "invalid_json": '{"cells": ['}
-    course = scratch_course(tmp_path, {(student, NOTEBOOK): nb for student, nb in students.items()})
-    first, second = grade(course), grade(course)
-    assert sorted(second) == sorted(first) == sorted(students)
-    assert {s: float(r["score"]) for s, r in second.items()} == {s: float(r["score"]) for s, r in first.items()} == \
-        {"full": TOTAL, "half": 13, "invalid_json": 0}
-
-
-def grade(course):
-    run("make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 2 --cell-timeout 30")
-    with open(course / "grades.csv") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
 def test_make_validate_fails_a_blank_lesson_and_passes_a_finished_one(tmp_path):

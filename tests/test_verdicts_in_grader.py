@@ -56,6 +56,11 @@ RED_TEAM_SCORES = {
 }
 
 
+# Plain `nbgrader autograde` grades these again: the cheats that went deepest into the kernel (the
+# red team's attempts share the same pipeline steps, and CI's time is finite).
+PLAIN_STUDENTS = set(CHEATS)
+
+
 def class_submissions():
     """This file's students in the one graded class (tests/graded_class.py)."""
     red_team = {(name, next(v for v in attacks.NB.values() if v.startswith(entry["lesson"] + "/"))):
@@ -107,7 +112,7 @@ def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, graded):
     """The same scores from nbgrader's own command, for the lessons whose cheats go deepest into
     the kernel (all of them would take CI minutes: the rest share the same pipeline steps)."""
     plain = graded.plain_scores()
-    assert len(plain) >= 40
+    assert len(plain) >= 20
     assert plain == {student: float(row["score"]) for student, row in make_grade.items() if student in plain}
 
 
