@@ -56,9 +56,10 @@ RED_TEAM_SCORES = {
 }
 
 
-# Plain `nbgrader autograde` grades these again: the cheats that went deepest into the kernel (the
-# red team's attempts share the same pipeline steps, and CI's time is finite).
-PLAIN_STUDENTS = set(CHEATS)
+# Plain `nbgrader autograde` grades these again, one of each way into the kernel (the others share
+# the same pipeline steps, and CI's time is finite).
+PLAIN_STUDENTS = {"references_through_self", "tensor_that_says_yes", "exec_replaced", "check_cells_silenced",
+                  "forged_hand_in", "sheet_of_zeros", "references_of_exercise_2", "kernel_garbage_collector"}
 
 
 def class_submissions():
@@ -112,7 +113,7 @@ def test_plain_nbgrader_autograde_gives_the_same_scores(make_grade, graded):
     """The same scores from nbgrader's own command, for the lessons whose cheats go deepest into
     the kernel (all of them would take CI minutes: the rest share the same pipeline steps)."""
     plain = graded.plain_scores()
-    assert len(plain) >= 20
+    assert len(plain) >= len(PLAIN_STUDENTS)
     assert plain == {student: float(row["score"]) for student, row in make_grade.items() if student in plain}
 
 
