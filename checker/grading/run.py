@@ -130,7 +130,7 @@ def read_submission(folder: Path):
 def grade_one(root: Path, student: str, assignment: str) -> Outcome:
     """Autograde one submission (in a worker process: see _start_worker)."""
     folder = root / "submitted" / student / assignment
-    if (count := _count_files(folder, MAX_FILES)) > MAX_FILES:
+    if _count_files(folder, MAX_FILES) > MAX_FILES:
         return Outcome(student, assignment, "not graded",
                        f"its folder holds more than {MAX_FILES} files: hand in the notebook (and only the files it needs)")
     notebooks, problem = read_submission(folder)
@@ -489,7 +489,8 @@ def _grade(root: Path, args, todo: list, env: dict, settings: dict, started: flo
         known |= {p.name for p in (root / "submitted").glob("*") if p.is_dir()}
         students = [s for s in sorted(known) if not args.student or s in args.student]
         missing = [(s, a) for s in students for a in assignments if (s, a) not in set(todo)]
-    fixed = settings.get("seed", course_config(root).CourseExecute.get("seed"))
+    configured = course_config(root).CourseExecute  # nbgrader_config.py, read once for the run
+    fixed = settings.get("seed", configured.get("seed"))
     seed = f"seed {fixed} for everyone" if fixed is not None else f"each student's secret seed, from {seeds.SECRET_FILE}"
     print(f"Grading {len(todo)} submissions, {args.jobs} at a time ({seed}).", flush=True)
     grades = GradesFile(root, {a: max_points(root, a) for a in assignments}, keep_others=narrowed)
@@ -506,7 +507,7 @@ def _grade(root: Path, args, todo: list, env: dict, settings: dict, started: flo
     watchdog = subprocess.Popen([sys.executable, str(Path(cgroups.__file__)), "watch", str(os.getpid()), run_group.to_json()],
                                 start_new_session=True, stdin=subprocess.DEVNULL) if run_group else None
     env = {**env, RUN_ENV_VAR: str(os.getpid()), cgroups.RUN_ENV_VAR: run_group.to_json() if run_group else ""}
-    budget_per_notebook = course_config(root).CourseExecute.get("notebook_budget", 600)
+    budget_per_notebook = configured.get("notebook_budget", 600)
 
     def budget(task):
         count = len(list((root / "submitted" / task[0] / task[1]).glob("*.ipynb"))) or 1
@@ -533,7 +534,7 @@ def _grade(root: Path, args, todo: list, env: dict, settings: dict, started: flo
             print(f"[{done}/{len(todo)}] {student} {assignment}: {outcome.status}{note}", flush=True)
         pool.close()
     except Stopped as stop:
-        unfinished = pool.stop()
+        pool.stop()
         print(f"Stopped ({stop}): {done} of {len(todo)} submissions were graded; "
               f"{len(todo) - done} were not (status `not graded` in grades.csv). Grade again to finish.", flush=True)
         code = 130

@@ -117,13 +117,11 @@ class Pool:
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         return f"the process grading it died ({how})"
 
-    def stop(self) -> list:
-        """Kill every worker now; the tasks they held, unfinished."""
-        unfinished = [w.task for w in self.workers if w.task is not None]
+    def stop(self) -> None:
+        """Kill every worker now, whatever it is grading."""
         for worker in list(self.workers):
             worker.task = None
             self._lose(worker, "")
-        return unfinished
 
     def close(self) -> None:
         """Let idle workers finish (no task is running)."""
