@@ -1,8 +1,9 @@
 """A grading run loses nothing and stops cleanly, each fault through the real `make grade` on a small
-course of lesson 01: a second run at once, Ctrl-C, `make` killed, the grader killed with SIGKILL, a
-worker killed, processes a submission detaches and a fork bomb, the gradebook removed mid-run, a
-student who handed nothing in, a misnamed lesson folder, a folder of too many files. Each asserts the
-rows of grades.csv and that no process of the run is left."""
+course of lesson 01: a second run at once, Ctrl-C, the terminal closed, `make` killed, the grader
+killed with SIGKILL, a worker killed, processes a submission detaches and a fork bomb, a disk
+filler, the gradebook removed mid-run, a student who handed nothing in, a misnamed lesson folder, a
+folder of too many files, a read-only course. Each asserts the rows of grades.csv and that no
+process of the run is left."""
 
 import csv
 import os
@@ -127,7 +128,7 @@ def test_a_second_run_waits_its_turn_and_says_whose_it_is(tmp_path, marker):
     assert no_survivors(marker) == []
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "make killed", "grader killed"])
+@pytest.mark.parametrize("how", ["ctrl-c", "terminal closed", "make killed", "grader killed"])
 def test_a_stopped_run_keeps_what_was_graded_and_leaves_no_process(tmp_path, marker, how):
     course = scratch_course(tmp_path, {("alice", NOTEBOOK): answered(), ("bob", NOTEBOOK): answered(SLEEP.format(300)),
                                        ("carol", NOTEBOOK): answered()})
@@ -136,6 +137,8 @@ def test_a_stopped_run_keeps_what_was_graded_and_leaves_no_process(tmp_path, mar
     time.sleep(2)  # bob's kernel is asleep
     if how == "ctrl-c":
         os.killpg(make.pid, signal.SIGINT)  # what the terminal does
+    elif how == "terminal closed":
+        os.killpg(make.pid, signal.SIGHUP)
     elif how == "make killed":
         make.kill()
     else:
@@ -214,6 +217,20 @@ def test_what_a_kernel_starts_ends_with_it_and_a_fork_bomb_is_capped(tmp_path, m
         {("alice", LESSON): ("graded", full()), ("bob", LESSON): ("graded", full())}
 
 
+def test_a_read_only_course_is_one_sentence_and_nothing_graded(tmp_path, marker):
+    """The course on a read-only mount (as root, permission bits would not stop a write)."""
+    course = scratch_course(tmp_path, {("alice", NOTEBOOK): answered()})
+    command = f"mount --bind {course} {course} && mount -o remount,ro,bind {course} && " \
+              f"make -s -C {ROOT} grade COURSE={course}"
+    done = subprocess.run(["unshare", "--mount", "sh", "-c", command], env={**ENV, "BN_FAULT_RUN": marker},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert f"Cannot write in {course} (Read-only file system): grading writes gradebook.db" in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (course / "grades.csv").exists() and not (course / "autograded").exists()
+    assert no_survivors(marker) == []
+
+
 def test_the_gradebook_removed_mid_run_is_an_error(tmp_path, marker):
     course = scratch_course(tmp_path, {("alice", NOTEBOOK): answered(), ("bob", NOTEBOOK): answered(SLEEP.format(10))})
     make = start_grading(course, marker)
@@ -226,11 +243,16 @@ def test_the_gradebook_removed_mid_run_is_an_error(tmp_path, marker):
     assert no_survivors(marker) == []
 
 
+DISK_FILLER = """for number in range(5):
+    with open(f'big{number}.bin', 'wb') as f:
+        f.write(b'0' * (60 << 20))"""
+
+
 def test_every_student_and_lesson_gets_a_row_and_strays_are_named(tmp_path, marker):
-    """alice answered (and wrote a 5 MB file), bob put his lesson in a misnamed folder, carol handed in
+    """alice answered (and tried to write 300 MB in 60 MB files), bob put his lesson in a misnamed folder, carol handed in
     nothing, dave's folder holds 2,000 files: one row each, and a warning names bob's folder. Then
     alice alone is graded again, and the other rows stay."""
-    course = scratch_course(tmp_path, {("alice", NOTEBOOK): answered("open('big.bin', 'wb').write(b'0' * 5_000_000)"),
+    course = scratch_course(tmp_path, {("alice", NOTEBOOK): answered(DISK_FILLER),
                                        ("dave", NOTEBOOK): answered()})
     (course / "submitted" / "bob" / "01_chain_rule").mkdir(parents=True)
     nbformat.write(answered(), course / "submitted" / "bob" / "01_chain_rule" / "chain_rule_building_blocks.ipynb")
@@ -246,8 +268,9 @@ def test_every_student_and_lesson_gets_a_row_and_strays_are_named(tmp_path, mark
                      ("carol", LESSON): ("missing", 0.0), ("dave", LESSON): ("not graded", 0.0)}
     assert "holds more than 1000 files" in rows(course)[("dave", LESSON)]["reason"]
     assert rows(course)[("alice", LESSON)]["late"].split()[1] == "d"  # days after 1 January 2026
-    # what the kernel wrote is not kept, and feedback/ holds the page
-    assert not (course / "autograded" / "alice" / LESSON / "big.bin").exists()
+    # the kernel's writes stopped at its 256 MB, in memory: nothing on the disk, and feedback/ holds the page
+    assert "wrote more than the 256 MB a graded notebook may write in all" in rows(course)[("alice", LESSON)]["reason"]
+    assert not list((course / "autograded" / "alice" / LESSON).glob("big*.bin"))
     assert {p.name for p in (course / "feedback" / "alice" / LESSON).iterdir()} <= \
         {"chain_rule_building_blocks.html", "timestamp.txt", "submission_secret.txt"}
     before = rows(course)

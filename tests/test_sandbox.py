@@ -32,13 +32,21 @@ attempt('jupyter_runtime', lambda: os.listdir(RUNTIME))
 attempt('big_file', lambda: open('big.bin', 'wb').write(b'x' * (70 << 20)))
 attempt('big_memory', lambda: bytearray(6 << 30))
 attempt('checker', lambda: __import__('checker.lessons.makemore'))
+attempt('own_user', lambda: os.getuid() != 0 or 1 / 0)
+attempt('signal_init', lambda: os.kill(1, 0))
+attempt('write_cgroup', lambda: open('/sys/fs/cgroup/cgroup.procs', 'w').write(str(os.getpid())))
+def fill():  # files under the 64 MB cap, 360 MB in all
+    for number in range(6):
+        with open(f'fill{number}.bin', 'wb') as f:
+            f.write(b'x' * (60 << 20))
+attempt('disk_in_all', fill)
 print('policy_left', os.environ.get('BACKPROP_NINJA_SANDBOX'))
 """
 EXPECTED = {"read_solutions": "refused", "read_other_student": "refused", "list_course": "refused",
             "write_course": "refused", "write_tmp": "refused", "write_scratch": "allowed",
             "connect": "refused", "udp": "refused", "other_kernels": "refused", "jupyter_runtime": "refused",
-            "big_file": "refused", "big_memory": "refused", "checker": "allowed",
-            "policy_left": "None"}
+            "big_file": "refused", "big_memory": "refused", "checker": "allowed", "own_user": "allowed",
+            "signal_init": "refused", "write_cgroup": "refused", "disk_in_all": "refused", "policy_left": "None"}
 
 
 @pytest.fixture
@@ -69,7 +77,7 @@ def execute(course, cells, **settings):
 
 
 def test_this_machine_can_sandbox_fully():
-    # CI's machine has Landlock ABI 7 and network namespaces: the tests below need both
+    # CI's machine has Landlock ABI 7, network and mount namespaces: the tests below need them
     assert (sandbox.missing(), sandbox.weaker()) == ("", "")
 
 
@@ -80,6 +88,8 @@ def test_a_graded_kernel_is_sandboxed(course, warm):
     seen = dict(line.split(" ", 2)[:2] for line in text.splitlines() if line.strip())
     assert seen == EXPECTED, text
     assert not (course / "planted.txt").exists()
+    # what it wrote in its scratch folder went to memory and ended with it: nothing on the disk
+    assert [p.name for p in (course / "autograded" / "alice" / "lesson").iterdir() if p.name != ".kernel"] == []
 
 
 def test_a_notebook_that_uses_up_its_time_is_stopped_and_graded_on_what_ran(course):

@@ -79,7 +79,10 @@ class CourseExecute(Execute):
     sandbox = Bool(True, help="sandbox every kernel (Landlock, limits); refuse to grade where that is impossible").tag(config=True)
     memory_limit_mb = Integer(4096, help="a kernel's address space").tag(config=True)
     file_limit_mb = Integer(64, help="the largest file a kernel may write").tag(config=True)
-    process_limit = Integer(256, help="processes a kernel's user may have (Linux ignores it for root)").tag(config=True)
+    disk_limit_mb = Integer(256, help="all a kernel may write, in memory, never on the course's disk "
+                                      "(where the machine allows: sandbox.private_writes)").tag(config=True)
+    process_limit = Integer(256, help="processes (threads included) a kernel may have: its own user's limit "
+                                      "and its cgroup's pids.max").tag(config=True)
     guard = Bool(True, help="with the sandbox, a Python audit hook refuses and records frames, exec, "
                             "imports, files ... used by the learner's code (guard.py)").tag(config=True)
     notebook_budget = Integer(600, help="seconds the whole notebook may run; then the rest is not run").tag(config=True)
@@ -128,7 +131,8 @@ class CourseExecute(Execute):
             env[sandbox.POLICY_ENV_VAR] = json.dumps(sandbox.policy(
                 str(scratch), str(self._private), [str(p) for p in hidden], [str(p) for p in readable],
                 self.memory_limit_mb, self.file_limit_mb, self.process_limit,
-                own_network=sandbox.network_namespaces()))
+                own_network=sandbox.network_namespaces(),
+                disk_mb=self.disk_limit_mb if sandbox.private_writes() else None))
             if self.guard:
                 # beside the kernel's private folder, in the folder the sandbox hides from every kernel
                 self._channel = self._private.with_name(self._private.name + ".guard")
@@ -191,6 +195,8 @@ class CourseExecute(Execute):
         self._group = self._make_group()
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
+            if self.sandbox and sandbox.private_writes():  # for grades.csv, if a cell ran out of it
+                nb.metadata.setdefault(DECISIONS, NotebookNode())["disk_mb"] = self.disk_limit_mb
         finally:
             if self._group:  # the kernel and everything it started, however detached
                 self._group.remove()

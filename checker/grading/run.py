@@ -230,6 +230,9 @@ def _what_grading_decided(folder: Path) -> tuple[str, list[str]]:
         if any(o.get("ename") == OUT_OF_TIME for o in errors):
             stopped.append(f"{path.name} used up its time budget: the cells after that were not run, "
                            "and it was graded on what ran")
+        if decided.get("disk_mb") and any(DISK_FULL in o.get("evalue", "") for o in errors):
+            stopped.append(f"{path.name} wrote more than the {decided['disk_mb']} MB a graded notebook may write "
+                           f"in all, so a cell failed with '{DISK_FULL}'")
     status = "flagged" if flagged else "for review" if review and not overruled else "graded"
     return status, sorted(flagged) + sorted(overruled) + review + stopped + restored
 
@@ -240,6 +243,8 @@ def _ungradable(log: str) -> str | None:
     found = [line.split(marker, 1)[1].strip() for line in log.splitlines() if marker in line]
     return found[-1] if found else None
 
+
+DISK_FULL = "No space left on device"  # what a kernel's writes past its budget raise (sandbox.py)
 
 # nbgrader's own lines around a traceback, which say nothing of what went wrong
 NBGRADER_NOISE = ("see the the above traceback", "There was an error processing", "Traceback (most recent call last)",

@@ -11,6 +11,13 @@ ones). Standard library only: it runs before anything else is imported.
               kernel then talks to the grader over Unix sockets in its private folder); and
               Landlock (ABI 4+): no TCP connection out, TCP bind only on the kernel's own ports
     signals   Landlock (ABI 6+): no signal to a process outside the sandbox, no abstract Unix socket
+    disk      a mount namespace of its own where the scratch folder is an overlay: the kernel reads
+              the handed-in files there, and all it writes goes to a tmpfs of `disk_mb` that ends with
+              it ("No space left on device" past it), never to the course's disk
+    user      where the grader is root: a user of the kernel's own (UID_BASE + its pid), so Linux's
+              process limit counts this kernel's processes alone and it can signal, trace or write
+              nothing of anyone else's; it keeps only the right to read any file (Python may live in
+              root's home), which Landlock narrows
     limits    memory (address space), size of a file written, number of processes, no core dumps
 
 What it cannot express is said in the README (reading the grader's home folder, processes as root).
@@ -28,7 +35,10 @@ POLICY_ENV_VAR = "BACKPROP_NINJA_SANDBOX"
 _SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446  # the same on x86_64 and arm64
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
-_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_NO_NEW_PRIVS, _PR_SET_KEEPCAPS = 38, 8
+_CLONE_NEWNS, _MS_REC, _MS_PRIVATE = 0x00020000, 0x4000, 1 << 18
+_CAP_DAC_READ_SEARCH, _CAPABILITY_VERSION_3 = 2, 0x20080522
+UID_BASE = 2_000_000  # a kernel's user is UID_BASE + its pid: above the ids of people and of services
 
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 _FS_ABI1 = (1 << 13) - 1  # execute .. make_sym
@@ -53,8 +63,17 @@ class _NetPort(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 
 
 def _syscall(number, *args) -> int:
@@ -82,20 +101,28 @@ def missing() -> str:
     return ""
 
 
-_namespaces = None
+_probed = {}
 
 
-def network_namespaces() -> bool:
-    """Can a kernel get a network namespace of its own here (as root, or through a user namespace)?
-    Tried once, in a short-lived process."""
-    global _namespaces
-    if _namespaces is None:
+def _works(call: str) -> bool:
+    """Does `sandbox.<call>` succeed here? Tried once, in a short-lived process."""
+    if call not in _probed:
         import subprocess
 
         probe = f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); " \
-                "import sandbox; sandbox._unshare_network()"
-        _namespaces = subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
-    return _namespaces
+                f"import sandbox; sandbox.{call}"
+        _probed[call] = subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+    return _probed[call]
+
+
+def network_namespaces() -> bool:
+    """Can a kernel get a network namespace of its own here (as root, or through a user namespace)?"""
+    return _works("_unshare_network()")
+
+
+def private_writes() -> bool:
+    """Can a kernel's writes go to a tmpfs of its own (a mount namespace: root)?"""
+    return _works("_probe_private_writes()")
 
 
 def weaker() -> str:
@@ -105,13 +132,18 @@ def weaker() -> str:
         lacks.append(f"Landlock ABI {abi} cannot restrict TCP (ABI 4, Linux 6.7, can)")
     if not network_namespaces():
         lacks.append("network namespaces are not available to this user, so UDP is not blocked")
+    if not private_writes():
+        lacks.append("a kernel gets no mount namespace of its own (it needs root), so what it writes is capped "
+                     "per file but not in total")
     return "; ".join(lacks)
 
 
 def policy(scratch: str, private: str, hidden: list[str], readable_inside: list[str], memory_mb: int,
-           file_mb: int, processes: int, own_network: bool) -> dict:
+           file_mb: int, processes: int, own_network: bool, disk_mb: int | None = None) -> dict:
+    """`disk_mb`: the kernel's writes in total, None where private_writes() cannot hold them."""
     return {"scratch": scratch, "private": private, "hidden": hidden, "readable_inside": readable_inside,
-            "memory_mb": memory_mb, "file_mb": file_mb, "processes": processes, "own_network": own_network}
+            "memory_mb": memory_mb, "file_mb": file_mb, "processes": processes, "own_network": own_network,
+            "disk_mb": disk_mb}
 
 
 def _readable_outside(hidden: list[str]) -> list[str]:
@@ -153,6 +185,78 @@ def _unshare_network() -> None:
             f.write(text)
 
 
+def _mount(source: str | None, target: str, kind: str | None, flags: int, options: str | None) -> None:
+    encode = lambda text: None if text is None else os.fsencode(text)  # noqa: E731
+    if _libc.mount(encode(source), encode(target), encode(kind), flags, encode(options)) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"mount {kind or 'propagation'} on {target}: {os.strerror(error)}")
+
+
+def _overlay_path(path: str) -> str:
+    return path.replace("\\", "\\\\").replace(",", "\\,").replace(":", "\\:")
+
+
+def _write_in_memory(scratch: str, private: str, megabytes: int) -> None:
+    """A mount namespace of this process's own, in which `scratch` is an overlay: what is there can
+    be read, and every byte written there goes to a tmpfs of `megabytes` in `private`, which ends with
+    the kernel; nothing reaches the disk under `scratch`."""
+    if _libc.unshare(_CLONE_NEWNS) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"unshare(CLONE_NEWNS): {os.strerror(error)}")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)  # no mount made here reaches the machine's
+    layer = os.path.join(private, "writes")
+    os.makedirs(layer, mode=0o700, exist_ok=True)
+    _mount("backprop-ninja", layer, "tmpfs", 0, f"size={megabytes}m,mode=0700")
+    upper, work = os.path.join(layer, "upper"), os.path.join(layer, "work")
+    os.mkdir(upper)
+    os.mkdir(work)
+    _mount("overlay", scratch, "overlay", 0,
+           f"lowerdir={_overlay_path(scratch)},upperdir={_overlay_path(upper)},workdir={_overlay_path(work)}")
+    os.chdir(os.getcwd())  # the working folder was the disk's: from here on, the overlay
+
+
+def _probe_private_writes() -> None:
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp()
+    scratch, private = os.path.join(folder, "scratch"), os.path.join(folder, "private")
+    try:
+        os.mkdir(scratch)
+        os.mkdir(private)
+        _write_in_memory(scratch, private, 1)
+        with open(os.path.join(scratch, "probe"), "w") as f:
+            f.write("x")
+    finally:
+        os.chdir("/")
+        for mounted in (scratch, os.path.join(private, "writes")):
+            _libc.umount2(os.fsencode(mounted), 2)  # MNT_DETACH
+        shutil.rmtree(folder)
+
+
+def _become_own_user(owned: list[str]) -> None:
+    """As root: become the user UID_BASE + this pid, owner of `owned` (folders it writes in), with no
+    capability left but CAP_DAC_READ_SEARCH (read any file: this Python may live in root's 0700 home)."""
+    uid = UID_BASE + os.getpid()
+    for path in owned:
+        os.chown(path, uid, uid, follow_symlinks=False)
+    if _libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_KEEPCAPS)")
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    data[0].effective = data[0].permitted = 1 << _CAP_DAC_READ_SEARCH
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
+def _owned_by_kernel(scratch: str, private: str) -> list[str]:
+    """The folders a kernel writes in (scratch's own, not the handed-in files) and its connection file."""
+    folders = [here for here, _, _ in os.walk(scratch)]
+    return folders + [private] + [os.path.join(private, n) for n in os.listdir(private) if n != "writes"]
+
+
 def _add_path(ruleset: int, path: str, access: int, handled: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -185,6 +289,8 @@ def apply(rules: dict, kernel_argv: list[str]) -> None:
     ports = _kernel_ports(kernel_argv)
     if rules["own_network"]:
         _unshare_network()
+    if rules.get("disk_mb"):
+        _write_in_memory(rules["scratch"], rules["private"], rules["disk_mb"])
     handled_fs = _FS_BY_ABI.get(abi, _FS_BY_ABI[5])
     attr = _RulesetAttr(handled_fs, BIND_TCP | CONNECT_TCP if abi >= 4 else 0,
                         SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
@@ -202,6 +308,8 @@ def apply(rules: dict, kernel_argv: list[str]) -> None:
                 _syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_NET_PORT), ctypes.byref(rule),
                          ctypes.c_uint32(0))
         _limit(rules)
+        if os.geteuid() == 0:
+            _become_own_user(_owned_by_kernel(rules["scratch"], rules["private"]))
         if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
         _syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0))
