@@ -1,0 +1,17 @@
+"""nbgrader configuration for the students' servers on JupyterHub: the course id and the exchange.
+
+The administrator copies this file, under the same name, into a folder of every student server's
+Jupyter config path (`jupyter --paths`, "config"): `/etc/jupyter/nbgrader_config.py` for the whole
+machine or image, or `<sys.prefix>/etc/jupyter/nbgrader_config.py` for the one environment that
+runs the servers. Students then fetch and submit with no `--course` or `--Exchange.root`.
+The instructor's course folder keeps its own nbgrader_config.py (the repository's), read after this
+one: the instructor's server needs BACKPROP_NINJA_EXCHANGE set to the shared exchange.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "backprop-ninja"
+# nbgrader's usual shared exchange; it must exist, writable by every user (README, "Where to run it").
+c.Exchange.root = os.environ.get("BACKPROP_NINJA_EXCHANGE") or "/usr/local/share/nbgrader/exchange"
