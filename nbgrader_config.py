@@ -89,6 +89,7 @@ c.HTMLExporter.extra_template_basedirs = [
     os.path.join(_nbgrader, "server_extensions", "formgrader", "templates"),
 ]
 c.HTMLExporter.filters = {"inline_mathjax": "checker.grading.feedback.inline_mathjax"}
+c.GenerateFeedback.exporter_class = "checker.grading.feedback.FeedbackExporter"
 
 # One grading run per course at a time: nbgrader's own autograde (its command, the Formgrader's
 # button) holds the course's grading lock, as `make grade` does, and refuses to start while another

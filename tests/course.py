@@ -43,7 +43,10 @@ def fetched_from_the_network(page: str) -> list[str]:
     loads nothing; its maths needs MathJax inside it (checker/grading/feedback.py)."""
     found = re.findall(r"<(?:script|img|iframe)[^>]*\ssrc=[\"']?(https?://[^\"' >]+)"
                        r"|<link[^>]*\shref=[\"']?(https?://[^\"' >]+)", page)
-    return [a or b for a, b in found] + ([] if "window.MathJax = {" in page else ["MathJax is not in the page"])
+    from checker.grading.feedback import _mathjax_script
+
+    whole = "window.MathJax = {" in page and page.count(f"<script>{_mathjax_script()}</script>") == 1
+    return [a or b for a, b in found] + ([] if whole else ["MathJax is not in the page, whole and once"])
 
 
 def through_the_grader(module, key: str, label: str, yours):

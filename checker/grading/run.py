@@ -183,16 +183,24 @@ def _keep_only_what_grading_needs(root: Path, student: str, assignment: str) -> 
                 path.unlink()
 
 
+_gradebooks = {}  # a worker's connection to each course's gradebook, opened once (20 ms each time)
+
+
 def _gradebook_row(root: Path, student: str, assignment: str) -> tuple[float, float | None, str]:
-    """(score, max_score, how late) of a submission, from the gradebook."""
+    """(score, max_score, how late) of a submission, from the gradebook, as nbgrader just wrote it."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return 0.0, None, ""
+    if root not in _gradebooks:
+        _gradebooks[root] = Gradebook(f"sqlite:///{root / 'gradebook.db'}")
+    gradebook = _gradebooks[root]
+    gradebook.db.expire_all()  # nothing from an earlier read: nbgrader's own connection wrote since
+    try:
+        submission = gradebook.find_submission(assignment, student)
         return submission.score, submission.max_score, _late(submission.total_seconds_late)
+    except MissingEntry:
+        return 0.0, None, ""
+    finally:
+        gradebook.db.rollback()  # end the read: the next one sees what was written after it
 
 
 def _late(seconds: float) -> str:
