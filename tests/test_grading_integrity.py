@@ -54,8 +54,7 @@ EXPECTED = {
 OVERRULES = {"overruled": OVERRULE_NOTE}
 # Plain `nbgrader autograde` grades these again: the overrule, the review, a right answer and one
 # cheat of each kind of rule (CI's time is finite; the others share the same pipeline steps).
-PLAIN_STUDENTS = {"overruled", "forward_in_an_answer", "alternatives_a", "cheat_autograd_aliased",
-                  "cheat_hidden_tests_redirected", "cheat_torch_reaches_os", "cheat_shell_and_env_magics",
+PLAIN_STUDENTS = {"overruled", "alternatives_a", "cheat_autograd_aliased", "cheat_hidden_tests_redirected",
                   "cheat_write_into_another_students_folder"}  # recorded before the class is graded (tests/graded_class.py)
 
 
