@@ -22,8 +22,13 @@ REFUSED = [
     ("exec('x = 1')", "compile", "x = 1"),
     ("eval('1 + 1')", "compile", "1 + 1"),
     ("compile('1', 'mine', 'eval')", "compile", "1"),
-    ("import os", "backprop_ninja.import", "os"),
     ("import subprocess", "backprop_ninja.import", "subprocess"),
+    ("import pickle", "backprop_ninja.import", "pickle"),
+    # the checker's autograd helper built by unpickling, its name never written in a cell
+    ("open('h.bin', 'wb').write(bytes.fromhex('63636865636b65722e6c6573736f6e732e6d616b656d6f72650a6175746f67726164'\n"
+     "'5f6772616469656e74730a2e'))\nimport numpy as np\nnp.load('h.bin', allow_pickle=True)", "pickle.find_class",
+     "checker.lessons.makemore.autograd_gradients"),
+    ("import os\nos.system('true')", "os.system", ""),
     ("open('/etc/passwd').read()", "open", "/etc/passwd"),
     ("torch.sys.addaudithook(print)\nraise RuntimeError('refused quietly, as Python does')", "sys.addaudithook", ""),
 ]
@@ -37,6 +42,13 @@ ALLOWED = [
     "import enum\nclass E(enum.Enum):\n    A = 1\nprint(E.A, E(1), enum.Enum('F', 'X Y').X)",
     "print(torch.__version__, type(torch.zeros(1)).__name__, hasattr(torch, 'zeros'))",
     "%timeit -n 2 -r 2 sum(range(10))",
+    "%time y = sum(range(10))\nprint('y', y)",
+    # a learner keeping a log of their numbers, and their own tensors, in the scratch folder
+    "import os, csv, json, tempfile, pathlib\nwith open('log.csv', 'w', newline='') as f:\n"
+    "    csv.writer(f).writerow([1, 2])\njson.dump({'a': 1}, open('log.json', 'w'))\n"
+    "print(sorted(p.name for p in pathlib.Path(os.getcwd()).iterdir() if p.suffix in ('.csv', '.json')))\n"
+    "with tempfile.NamedTemporaryFile(dir='.') as t:\n    t.write(b'x')",
+    "torch.save({'w': torch.ones(2)}, 'mine.pt')\nprint(torch.load('mine.pt')['w'].sum().item())",
     "%precision 3",
     "from IPython.display import display\ndisplay(torch.ones(2))",
     "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.title('$x^2$')\nplt.show()",
@@ -72,7 +84,9 @@ def test_the_learners_use_is_refused_and_recorded(graded, index):
     cell, event, detail = REFUSED[index]
     position = 1 + index
     failed = errors(nb.cells[position])
-    assert failed and failed[0].ename == ("RuntimeError" if event == "sys.addaudithook" else "Refused"), nb.cells[position].outputs
+    # (numpy shows a refused unpickling as its own UnpicklingError; the record is what counts)
+    expected = {"sys.addaudithook": "RuntimeError", "pickle.find_class": "UnpicklingError"}.get(event, "Refused")
+    assert failed and failed[0].ename == expected, nb.cells[position].outputs
     mine = [r for r in refusals if r["cell_index"] == position]
     assert mine, refusals
     assert mine[0]["event"] == event and detail in mine[0]["detail"], mine
@@ -100,7 +114,9 @@ def test_ordinary_learner_code_and_the_libraries_are_not_refused(graded):
         assert not errors(cell), (cell.source, cell.outputs)
     text = "".join(o.get("text", "") for c in nb.cells[first + 1:] for o in c.outputs)
     assert "Point(x=1, y=2)" in text and "D(a=1, b=[])" in text and "E.A E.A F.X" in text
-    assert any("image/png" in o.get("data", {}) for o in nb.cells[CELLS.index(ALLOWED[9])].outputs)
+    plot = next(c for c in ALLOWED if "plt.plot" in c)
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[CELLS.index(plot)].outputs)
+    assert "['log.csv', 'log.json']" in text and "\ny 45\n" in text and "2.0" in text
     assert "in my scratch folder" in text
     assert not (scratch / "mine.txt").exists()  # written in memory (sandbox.py), gone with the kernel
 

@@ -40,13 +40,16 @@ def fill():  # files under the 64 MB cap, 360 MB in all
         with open(f'fill{number}.bin', 'wb') as f:
             f.write(b'x' * (60 << 20))
 attempt('disk_in_all', fill)
+from ipykernel.connect import get_connection_file
+attempt('write_private', lambda: open(os.path.join(os.path.dirname(get_connection_file()), 'mine.bin'), 'wb').write(b'x'))
 print('policy_left', os.environ.get('BACKPROP_NINJA_SANDBOX'))
 """
 EXPECTED = {"read_solutions": "refused", "read_other_student": "refused", "list_course": "refused",
             "write_course": "refused", "write_tmp": "refused", "write_scratch": "allowed",
             "connect": "refused", "udp": "refused", "other_kernels": "refused", "jupyter_runtime": "refused",
             "big_file": "refused", "big_memory": "refused", "checker": "allowed", "own_user": "allowed",
-            "signal_init": "refused", "write_cgroup": "refused", "disk_in_all": "refused", "policy_left": "None"}
+            "signal_init": "refused", "write_cgroup": "refused", "disk_in_all": "refused", "write_private": "refused",
+            "policy_left": "None"}
 
 
 @pytest.fixture

@@ -17,6 +17,12 @@ def test_each_student_has_a_seed_of_their_own_that_stays_the_same(tmp_path):
     assert DEFAULT_SEED not in seeds.values() and all(0 <= s < 2**31 for s in seeds.values())
 
 
+def test_each_lesson_has_a_seed_of_its_own(tmp_path):
+    """A seed a graded notebook shows (it can print its own data) is no use in another lesson."""
+    lessons = ("04_makemore_atomic_backprop", "05_makemore_fused_cross_entropy", "06_makemore_fused_batchnorm")
+    assert len({seed_for(tmp_path, "alice", lesson) for lesson in lessons} | {seed_for(tmp_path, "alice")}) == 4
+
+
 def test_another_course_gives_the_same_student_another_seed(tmp_path):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     assert seed_for(tmp_path / "a", "alice") != seed_for(tmp_path / "b", "alice")

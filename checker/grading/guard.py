@@ -31,8 +31,27 @@ import os
 import sys
 
 POLICY_ENV_VAR = "BACKPROP_NINJA_GUARD"
+# What a learner's cell may import. What a module could do beyond that (a process, a file outside the
+# scratch folder, ctypes, exec) is refused by its own audit event, so ordinary modules are here:
+# saving a log with os, pathlib, csv, json or tempfile is a learner's right, not a cheat.
 MODULES = ("torch", "math", "numpy", "random", "itertools", "functools", "collections", "matplotlib", "typing",
-           "dataclasses", "enum", "time", "__future__", "tqdm", "checker", "IPython.display")
+           "dataclasses", "enum", "time", "__future__", "tqdm", "checker", "IPython.display",
+           "os", "pathlib", "csv", "json", "tempfile", "shutil", "datetime", "statistics", "string", "re", "copy",
+           "operator", "heapq", "bisect", "pprint", "textwrap", "fractions", "decimal", "contextlib", "warnings",
+           "timeit", "glob", "io")
+# What unpickling may build (np.load(allow_pickle=True), pickle.load, torch.load(weights_only=False)):
+# data, never a function a learner could not name in a cell (the checker's autograd helpers,
+# torch.autograd, exec). (module, name); a name of "*": any name without a dot.
+PICKLE_DATA = {("builtins", n) for n in ("list", "dict", "set", "frozenset", "tuple", "bytearray", "bytes", "str",
+                                         "int", "float", "complex", "bool", "slice", "range", "object")} | \
+    {("collections", n) for n in ("OrderedDict", "defaultdict", "Counter", "deque")} | \
+    {(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar")} | \
+    {("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.dtypes", "*"), ("copyreg", "_reconstructor"), ("_codecs", "encode"),
+     ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"), ("torch._utils", "_rebuild_parameter"),
+     ("torch.nn.parameter", "Parameter"), ("torch.storage", "UntypedStorage"), ("torch.storage", "TypedStorage"),
+     ("torch._tensor", "_rebuild_from_type_v2"), ("torch", "Size"), ("torch", "device"), ("torch", "dtype")} | \
+    {("torch", f"{kind}Storage") for kind in ("Float", "Double", "Long", "Int", "Bool", "Byte", "Half", "BFloat16")} | \
+    {("torch", t) for t in ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int8", "uint8", "bool")}
 
 # Who may use what while a learner's code is on the stack: the code that asks, as (end of its file's
 # path, function), optionally followed by the code that called it. Each was seen running the
@@ -65,9 +84,9 @@ ALLOWED = {
         (("<frozen importlib._bootstrap_external>", "source_to_code"),),
     },
 }
-# What IPython compiles and runs for %timeit: (file, function) anywhere between the learner's frame
+# What IPython compiles and runs for %timeit and %time: (file, function) anywhere between the learner's frame
 # and the compile or exec; what it compiles is the learner's code from then on.
-ALLOWED_BETWEEN = {"exec": {("/IPython/core/magics/execution.py", "timeit")},
+ALLOWED_BETWEEN = {"exec": {("/IPython/core/magics/execution.py", "timeit"), ("/IPython/core/magics/execution.py", "time")},
                    # pyparsing (matplotlib's mathtext) reads its own call site and tracebacks
                    "frame": {("/pyparsing/core.py", "*")}, "code": {("/pyparsing/core.py", "*")}}
 
@@ -89,7 +108,7 @@ _KINDS = {
     "os.system": "process", "os.exec": "process", "os.posix_spawn": "process", "os.spawn": "process",
     "os.fork": "process", "os.forkpty": "process", "subprocess.Popen": "process", "os.kill": "process",
     "os.killpg": "process", "pty.spawn": "process", "os.startfile": "process", "os.putenv": "process",
-    "os.unsetenv": "process", "signal.pthread_kill": "process",
+    "os.unsetenv": "process", "signal.pthread_kill": "process", "pickle.find_class": "pickle",
     **dict.fromkeys(_PATH_EVENTS, "file"),
     **dict.fromkeys(("ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.addressof", "ctypes.cdata",
                      "ctypes.cdata/buffer", "ctypes.create_string_buffer", "ctypes.create_unicode_buffer",
@@ -102,7 +121,7 @@ _WHAT = {"frame": "read a frame of the running program", "code": "read or make a
          "import": "import a module outside the lesson's modules", "gc": "list the garbage collector's objects",
          "ctypes": "use ctypes", "file": "touch a file outside its scratch folder and the course data",
          "process": "start, signal or change processes or their environment", "trace": "trace the interpreter",
-         "hook": "add an audit hook"}
+         "hook": "add an audit hook", "pickle": "unpickle a function or class that is not data"}
 # (Python's attribute audit event: only the ones read as frames or code objects matter)
 _KINDS["object.__getattr__"] = "attribute"
 # Opened by the import machinery and the libraries while a learner's cell runs (a .pyc, a font):
@@ -183,6 +202,11 @@ def _check(state, event, kind, args, ident):
     frame = state["getframe"](2)  # _check, _hook, then the code the event is about
     if kind == "hook":
         _refuse(state, event, "sys.addaudithook", kind, _learner_frame(state, frame) or frame)
+    if kind == "pickle":  # whoever unpickles (a finalizer may run it with no learner's frame on the stack)
+        module, name = args[0], args[1]
+        if (module, name) not in PICKLE_DATA and not ((module, "*") in PICKLE_DATA and "." not in name):
+            _refuse(state, event, f"{module}.{name}", kind, _learner_frame(state, frame) or frame)
+        return
     if event == "compile" and frame.f_code.co_name == "ast_parse" and \
             frame.f_code.co_filename.endswith("/IPython/core/compilerop.py") and _is_new_cell(state, frame):
         _new_cell(state, args)

@@ -73,7 +73,7 @@ class CourseExecute(Execute):
     _kernels = 0  # kernels started by this process, for their cgroups' names
 
     seed = Integer(None, allow_none=True, help="one grading seed for every student; by default (None) each "
-                   "student's own secret seed in this course (seeds.py)").tag(config=True)
+                   "student's own secret seed for the lesson, in this course (seeds.py)").tag(config=True)
     fast = Bool(True, help="training loops run their short version (Exercise 4: 4,000 steps)").tag(config=True)
     warm_kernels = Bool(True, help="fork each kernel from a zygote that has imported torch").tag(config=True)
     sandbox = Bool(True, help="sandbox every kernel (Landlock, limits); refuse to grade where that is impossible").tag(config=True)
@@ -143,11 +143,12 @@ class CourseExecute(Execute):
         return env
 
     def grading_seed(self, resources: dict) -> int:
-        """The configured seed, or else this student's secret seed in this course (seeds.py)."""
+        """The configured seed, or else this student's secret seed for this lesson (seeds.py)."""
         if self.seed is not None:
             return self.seed
         course = Path(self.config.CourseDirectory.get("root") or os.getcwd()).resolve()
-        return seeds.seed_for(course, resources.get("nbgrader", {}).get("student") or "")
+        graded = resources.get("nbgrader", {})
+        return seeds.seed_for(course, graded.get("student") or "", graded.get("assignment") or "")
 
     # nbclient starts kernels through both (the sync one is not a call of the async override)
     def start_new_kernel(self, **kwargs):

@@ -5,8 +5,8 @@ ones). Standard library only: it runs before anything else is imported.
     files     Landlock: read and execute everywhere except the course folder, Jupyter's runtime
               folder (other kernels' connection files) and the other kernels' private folders;
               inside the course only the checker, the data and the virtualenv can be read; write
-              only in the kernel's own scratch folder (its autograded notebook's folder), its
-              private folder (its connection file and sockets) and /dev/null
+              only in the kernel's own scratch folder (its autograded notebook's folder) and
+              /dev/null; in its private folder (its connection file) make its sockets, nothing else
     network   a network namespace of its own, with no interface up, where Linux allows it (the
               kernel then talks to the grader over Unix sockets in its private folder); and
               Landlock (ABI 4+): no TCP connection out, TCP bind only on the kernel's own ports
@@ -40,7 +40,7 @@ _CLONE_NEWNS, _MS_REC, _MS_PRIVATE = 0x00020000, 0x4000, 1 << 18
 _CAP_DAC_READ_SEARCH, _CAPABILITY_VERSION_3 = 2, 0x20080522
 UID_BASE = 2_000_000  # a kernel's user is UID_BASE + its pid: above the ids of people and of services
 
-EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+EXECUTE, WRITE_FILE, READ_FILE, READ_DIR, REMOVE_FILE, MAKE_SOCK = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 5, 1 << 9
 _FS_ABI1 = (1 << 13) - 1  # execute .. make_sym
 _FS_BY_ABI = {1: _FS_ABI1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1, 5: (1 << 16) - 1}
 _FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | (1 << 14) | (1 << 15)  # truncate, ioctl_dev
@@ -299,8 +299,10 @@ def apply(rules: dict, kernel_argv: list[str]) -> None:
     try:
         for path in _readable_outside(rules["hidden"]) + list(rules["readable_inside"]):
             _add_path(ruleset, path, READ, handled_fs)
-        for own in (rules["scratch"], rules["private"]):
-            _add_path(ruleset, own, handled_fs, handled_fs)
+        _add_path(ruleset, rules["scratch"], handled_fs, handled_fs)
+        # its connection file, and its sockets where it talks over Unix sockets: no file is written
+        # there, or the kernel's writes would reach the disk past its budget
+        _add_path(ruleset, rules["private"], READ | REMOVE_FILE | MAKE_SOCK, handled_fs)
         _add_path(ruleset, os.devnull, READ_FILE | WRITE_FILE, handled_fs)
         if abi >= 4:
             for port in ports:

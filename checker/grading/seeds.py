@@ -1,12 +1,13 @@
-"""The grading seed: secret, one per course and student.
+"""The grading seed: secret, one per course, student and lesson.
 
 A secret is drawn once per course and kept beside its gradebook (`.grading_secret`, git-ignored,
-readable by its owner only; graded kernels cannot read the course folder). Each student's seed is
-that secret's HMAC of their id: nobody can compute the grader's data, parameters or batch ahead of
-time, and two students' answers differ. `make grade`, `nbgrader autograde` and the Formgrader read
-the same file, so they give the same seed.
+readable by its owner only; graded kernels cannot read the course folder). Each student's seed for
+a lesson is that secret's HMAC of their id and the lesson: nobody can compute the grader's data,
+parameters or batch ahead of time, two students' answers differ, and a seed a graded kernel shows
+(its notebook can print its own data) is no use for another lesson. `make grade`, `nbgrader
+autograde` and the Formgrader read the same file, so they give the same seed.
 
-    seed_for(course_root, "alice")   # the same number every time, for this course
+    seed_for(course_root, "alice", "04_makemore_atomic_backprop")   # the same number every time
 """
 
 import hashlib
@@ -41,8 +42,9 @@ def course_secret(course_root) -> bytes:
     return secret.encode()
 
 
-def seed_for(course_root, student: str) -> int:
-    """The grading seed of one student in this course: 31 bits, never the lessons' own seed."""
-    digest = hmac.new(course_secret(course_root), str(student).encode(), hashlib.sha256).digest()
+def seed_for(course_root, student: str, lesson: str = "") -> int:
+    """The grading seed of one student for one lesson of this course: 31 bits, never the lessons' own seed."""
+    message = f"{student}\n{lesson}" if lesson else str(student)
+    digest = hmac.new(course_secret(course_root), message.encode(), hashlib.sha256).digest()
     seed = int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
     return seed + 1 if seed == LESSONS_DEFAULT_SEED else seed
