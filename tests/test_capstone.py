@@ -187,6 +187,18 @@ def noisy(ctx, dy):  # not reentrant: another answer each time it runs
     return (1 - y ** 2) * dy + ctx.calls * 1e-9 * dy.abs().sum()
 
 
+def bias_not_summed(ctx, dout):  # Linear: dout for the bias, never summed over the batch
+    x, weight = ctx.saved_tensors
+    return dout @ weight.T, x.T @ dout, dout
+
+
+def gain_not_summed(ctx, dout):  # batchnorm: dout * bnraw for the gain, never summed over the batch
+    bnraw, bnvar_inv, gain = ctx.saved_tensors
+    n = dout.shape[0]
+    dx = gain * bnvar_inv / n * (n * dout - dout.sum(0) - n / (n - 1) * bnraw * (dout * bnraw).sum(0))
+    return dx, dout * bnraw, dout.sum(0, keepdim=True)
+
+
 FUNCTIONS = {  # name: (Function, how it is built from the solution's)
     "right Tanh": ("Tanh", lambda s: s["Tanh"]),
     "right Linear": ("Linear", lambda s: s["Linear"]),
@@ -200,6 +212,8 @@ FUNCTIONS = {  # name: (Function, how it is built from the solution's)
         ctx.save_for_backward(x, w), x @ w - b)[1])),
     "wrong shape": ("Linear", lambda s: variant(s["Linear"], forward=lambda ctx, x, w, b: (
         ctx.save_for_backward(x, w), (x @ w + b)[:2])[1])),
+    "bias not summed": ("Linear", lambda s: variant(s["Linear"], backward=bias_not_summed)),
+    "gain not summed": ("BatchNorm1dBessel", lambda s: variant(s["BatchNorm1dBessel"], backward=gain_not_summed)),
     "placeholder": ("Linear", lambda s: None),
     "an int": ("Linear", lambda s: 3),
     "two gradients": ("Linear", lambda s: variant(s["Linear"], backward=lambda ctx, d: (d, d))),
@@ -222,6 +236,34 @@ def test_the_grader_says_what_the_lab_says(monkeypatch, solution, answer):
     assert all(row.passed for row in lab) == answer.startswith("right"), lab
     if answer == "not reentrant":
         assert "different result each time" in {r.label: r for r in lab}["gradcheck"].reason
+
+
+@pytest.mark.parametrize("grader", [False, True], ids=["lab", "grader"])
+def test_a_gradient_never_summed_over_the_batch_is_wrong_and_named(monkeypatch, solution, grader):
+    """Autograd sums a gradient its input broadcasts to, silently; the check does not: each gradient
+    must have its input's shape, in JupyterLab and in the grader alike."""
+    from course import through_the_grader
+
+    monkeypatch.setenv(makemore.SEED_ENV_VAR, "4242")
+    ex = capstone.functions_exercise()
+    expected = {
+        "bias not summed": ("Linear", "dbias", "Linear.backward returned a gradient of shape (6, 3) for bias, which "
+                            "has shape (3,): sum over the batch dimension (`.sum(0)`), so that it has its input's shape"),
+        "gain not summed": ("BatchNorm1dBessel", "dgain", "BatchNorm1dBessel.backward returned a gradient of shape "
+                            "(8, 5) for gain, which has shape (1, 5): sum over the batch dimension "
+                            "(`.sum(0, keepdim=True)`), so that it has its input's shape"),
+    }
+    for answer, (name, label, sentence) in expected.items():
+        function = FUNCTIONS[answer][1](solution)
+        yours = through_the_grader(capstone, KEY, name, function) if grader else function
+        rows = {r.label: r for r in ex.rows(name, yours)}
+        assert rows[label].status is Status.WRONG and rows[label].reason.startswith(sentence), rows[label]
+        assert [k for k, r in rows.items() if not r.passed] == [label], rows  # gradcheck alone cannot see it
+        check = ex.result(name, yours, record=False)
+        assert check.status is Status.WRONG and check.reason.startswith(f"{label}: {sentence}"), check
+    for name in ("Linear", "BatchNorm1dBessel"):
+        right = through_the_grader(capstone, KEY, name, solution[name]) if grader else solution[name]
+        assert ex.result(name, right, record=False).passed
 
 
 def test_the_gradcheck_verdict_is_torch_gradchecks(solution):

@@ -47,6 +47,7 @@ def block_answers(setup):
         "focal_gamma0": {"dG": focal_grad(focal.G, focal.Cg, 0.0)},
         "hinge": {"dS": active / n},
         "mse": {"dyhat": 2 * (mse.yhat - mse.ytrue) / mse.yhat.shape[0]},
+        "cumsum": {"dr": torch.tril(torch.ones(5, 5)).T @ d("cumsum").dc},
     }
 
 
@@ -240,4 +241,23 @@ def test_each_graded_name_of_lesson_1_is_read_by_one_check_only():
     readers = {}
     for exercise, name in calls:
         readers.setdefault(name, set()).add(exercise)
-    assert len(calls) == 24 and all(len(r) == 1 for r in readers.values()), readers
+    assert len(calls) == 25 and all(len(r) == 1 for r in readers.values()), readers
+
+
+@pytest.mark.parametrize("seed", [None, GRADING_SEED])
+def test_the_jacobians_layout_is_tested_by_one_that_is_not_symmetric(seed):
+    """The softmax Jacobian is symmetric, so J @ dp passes for J.T @ dp; the cumulative sum's is not,
+    so J @ dc is wrong there, and named."""
+    setup = chain_rule.ChainRuleSetup(seed)
+    sj, cs = setup.block("softmax_jacobian"), setup.block("cumsum")
+    p = sj.z.softmax(0)
+    J = torch.diag(p) - torch.outer(p, p)
+    assert torch.equal(J, J.T)  # why the softmax block cannot tell the two apart
+    J = torch.tril(torch.ones(5, 5))  # dc_i/dr_j, a row per output
+    exercise = chain_rule.cumsum_exercise(setup)
+    assert exercise.result("dr", J.T @ cs.dc).passed
+    for transposed in (J @ cs.dc, J.T.T @ cs.dc, torch.triu(torch.ones(5, 5)).T @ cs.dc):  # J for J.T, or J in the other layout
+        check = exercise.result("dr", transposed, record=False)
+        assert check.status is Status.WRONG and "you used J where J.T is needed" in check.reason, check
+    hint = chain_rule.BLOCK_HINTS["softmax_jacobian"]["z"][0]
+    assert "J applied to dp" not in hint and "dz = Jᵀ dp" in hint

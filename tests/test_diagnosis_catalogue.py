@@ -171,3 +171,18 @@ def test_difference_plot_never_raises(lesson, capsys):
     ex.plot("demb", lesson["G"]["emb"])        # 3-D: the check instead
     out = capsys.readouterr().out
     assert "not done yet" in out and "demb" in out
+
+
+def test_the_max_path_of_dlogits_cannot_be_graded_and_the_lesson_says_so(lesson):
+    """dlogit_maxes is zero up to float32 rounding, so dlogits passes with or without the max path:
+    the lesson says so where that gradient appears."""
+    from course import SOLUTIONS, nbgrader_meta, read
+
+    G, T = lesson["G"], lesson["T"]
+    assert G["logit_maxes"].abs().max() < 1e-8
+    with_max = G["norm_logits"] + F.one_hot(T["logits"].max(1).indices, 27) * G["logit_maxes"]
+    for dlogits in (G["norm_logits"].clone(), with_max):
+        assert lesson["ex1"].result("dlogits", dlogits, record=False).passed
+    notebook = read(SOLUTIONS / "04_makemore_atomic_backprop" / "makemore_atomic_backprop.ipynb")
+    text = next(c.source for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "md_015")
+    assert "This second path cannot be graded" in text and "passes the check all the same" in text

@@ -249,3 +249,40 @@ def test_a_graded_kernel_gets_a_hand_in_with_no_reference(monkeypatch):
     monkeypatch.setenv(GRADED_ENV_VAR, "1")
     ex = scalar_engine.engine_exercise()
     assert type(ex) is HandIn and ex.ready("the graph") and not any(hasattr(ex, a) for a in ANSWER_HOLDERS)
+
+
+# ---- what the lesson says about running backward twice, measured by its own cells
+
+def _cells_by_id():
+    from course import nbgrader_meta, read
+
+    return {nbgrader_meta(c).get("grade_id"): c.source for c in read(NOTEBOOK).cells}
+
+
+def test_running_backward_twice_is_what_the_lesson_says(capsys):
+    import contextlib
+    import io
+    import re
+
+    cells = _cells_by_id()
+    namespace = {"torch": torch, "Value": engine(),
+                 "ex": type("Ready", (), {"ready": staticmethod(lambda needed="": True)})()}
+    exec(cells["code_015"].split("\n\nif ex.ready")[0], namespace)  # the course's backward_by_counting
+    for cell in ("code_run_twice_engine", "code_run_twice"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(cells[cell], namespace)
+        namespace[cell] = out.getvalue()
+    text = cells["md_run_twice"]
+    # the course's walk is not the learner's; a second walk compounds, by the factors the text quotes
+    assert not re.search(r"[Yy]our `backward_by_counting`", text)
+    claimed = re.search(r"at ([\d.]+), ([\d.]+) and ([\d.]+) times their\s+first values", text).groups()
+    measured = re.findall(r"grad / first: +([\d.]+) +([\d.]+) +([\d.]+)", namespace["code_run_twice_engine"])
+    assert [tuple(m) for m in measured] == [claimed, claimed], (claimed, measured)
+    assert all(float(r) > 5 for r in claimed) and "not a second copy" in text  # not 2: they compound
+    # PyTorch: the same gradients again (exactly twice), and a third backward fails on freed saved tensors
+    torch_text = cells["md_run_twice_torch"]
+    assert "afresh at every\n`backward()`" in torch_text and "counts while it records" not in text + torch_text
+    assert "twice its first gradient" in torch_text
+    assert "x.grad / first: [2.0, 2.0]" in namespace["code_run_twice"]
+    assert re.search(r"a third backward: .*saved tensors after they have already been freed", namespace["code_run_twice"])

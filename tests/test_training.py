@@ -81,3 +81,35 @@ def test_bessel_slips_are_recognised():
     assert check.status is Status.WRONG and "biased variance" in check.reason
     right = scale * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))
     assert ex3.result("dhprebn", right).passed
+
+
+def test_what_lesson_7_says_of_steps_and_time_holds_in_both_modes(monkeypatch, capsys):
+    """Its numbers are training's own, the plot cell says what fast mode's curve cannot show, and no
+    sentence quotes a duration (how long training takes depends on the machine: see `make train`)."""
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course import SOLUTIONS, nbgrader_meta, read
+
+    cells = {nbgrader_meta(c).get("grade_id"): c for c in
+             read(SOLUTIONS / "07_makemore_training" / "makemore_training.ipynb").cells}
+    text = "\n".join(c.source for c in cells.values() if c.cell_type == "markdown")
+    assert not re.search(r"\b(minutes?|seconds?|hours?|quick(ly)?|a few)\b", text, re.I), "a timing claim"
+    intro, curve = cells["md_001"].source, cells["md_015"].source
+    assert f"{training.MAX_STEPS:,} steps" in intro and f"trains for {training.FAST_STEPS:,} steps only" in intro
+    assert f"after {training.LR_DECAY_STEP:,} steps" in intro
+    assert training.learning_rate(training.LR_DECAY_STEP - 1) == 0.1 and training.learning_rate(training.LR_DECAY_STEP) == 0.01
+    assert f"drop at step {training.LR_DECAY_STEP:,}" in curve and f"ends at step {training.FAST_STEPS:,}" in curve
+    blocks = [int(b.replace(",", "")) for b in re.search(r"\(([\d,]+) in full mode, ([\d,]+) in fast mode\)", curve).groups()]
+    monkeypatch.setattr(plt, "show", lambda: plt.close("all"))
+    for steps, block in zip((training.MAX_STEPS, training.FAST_STEPS), blocks):
+        namespace = {"lossi": [0.5] * steps, "torch": torch, "plt": plt, "training": training}
+        exec(cells["code_016"].source, namespace)
+        assert namespace["block"] == block, (steps, namespace["block"])
+        said = capsys.readouterr().out
+        assert ("ends before step 100,000" in said) == (steps <= training.LR_DECAY_STEP), said
+    assert training.FAST_STEPS < training.LR_DECAY_STEP < training.MAX_STEPS

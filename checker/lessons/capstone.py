@@ -134,9 +134,11 @@ def _shape(t) -> str:
     return str(tuple(t.shape))
 
 
-def _dry_run(name: str, function, args: list, names: list) -> torch.Tensor:
+def _dry_run(name: str, function, args: list, names: list) -> tuple[torch.Tensor, dict]:
     """Apply the Function once and call its backward directly, so that a wrong kind of result is
-    named precisely (a list, the wrong count, a float) before autograd's engine sees it."""
+    named precisely (a list, the wrong count, a float) before autograd's engine sees it. Returns the
+    output and {input: the shape of the gradient backward returned for it}: autograd's engine sums a
+    gradient its input broadcasts to without a word, so only here is a too-large one seen."""
     output = _run(name, "forward", lambda: function.apply(*args))
     if not isinstance(output, torch.Tensor):
         raise Unusable(f"{name}.forward returned {article(type(output).__name__)}; it must return one tensor.")
@@ -157,6 +159,7 @@ def _dry_run(name: str, function, args: list, names: list) -> torch.Tensor:
         raise Unusable(f"{name}.backward returned {len(grads)} gradient{'s' * (len(grads) != 1)}, but forward "
                         f"takes {len(args)} input{'s' * (len(args) != 1)} ({', '.join(names)}): return one per "
                         f"input, in the same order, None for an input without a gradient (such as targets).")
+    shapes = {}
     for input_name, arg, grad in zip(names, args, grads):
         if not (isinstance(arg, torch.Tensor) and arg.requires_grad) or grad is None:
             continue
@@ -168,7 +171,21 @@ def _dry_run(name: str, function, args: list, names: list) -> torch.Tensor:
         except RuntimeError:
             raise Unusable(f"{name}.backward returned a gradient of shape {_shape(grad)} for {input_name}, "
                             f"which has shape {_shape(arg)}: each gradient has the shape of its input.") from None
-    return output
+        shapes[input_name] = list(grad.shape)
+    return output, shapes
+
+
+def _not_summed(name: str, input_name: str, got: tuple, shape: tuple) -> str:
+    """The sentence for a gradient of shape `got` that its input, of `shape`, broadcasts to: it was
+    never summed over the dimensions the input was broadcast along."""
+    extra = len(got) - len(shape)
+    dims = list(range(extra)) + [extra + i for i, n in enumerate(shape) if n == 1 and got[extra + i] != 1]
+    if dims == [0]:
+        fix = f"sum over the batch dimension (`.sum(0{'' if extra else ', keepdim=True'})`)"
+    else:
+        fix = f"sum over the dimensions {input_name} was broadcast along ({', '.join(map(str, dims))})"
+    return (f"{name}.backward returned a gradient of shape {got} for {input_name}, which has shape {shape}: "
+            f"{fix}, so that it has its input's shape (autograd would sum it silently; the check does not)")
 
 
 # ---------------------------------------------------------------- gradcheck, in two halves
@@ -182,11 +199,12 @@ def _gradcheck_probe(name: str, function, names: list, values: list) -> dict:
     (gradcheck's test that it is multiplied by grad_output). Raises Unusable."""
     _function_problem(name, function)
     args = _float64_leaves(values)
-    output = _dry_run(name, function, args, names)
+    output, grad_shapes = _dry_run(name, function, args, names)
     if output.numel() > MAX_OUTPUT:
         raise Unusable(f"{name}.forward returned {output.numel()} numbers ({_shape(output)}) for these inputs: "
                         f"more than the checker measures ({MAX_OUTPUT}); does it return the right tensor?")
-    return {"output_shape": list(output.shape), "inputs": _run(name, "backward", lambda: _jacobians(function, args))}
+    return {"output_shape": list(output.shape), "grad_shapes": grad_shapes,
+            "inputs": _run(name, "backward", lambda: _jacobians(function, args))}
 
 
 def _jacobians(function, args: list) -> list[dict]:
@@ -395,8 +413,14 @@ class FunctionsExercise(ClassChecks):
         forward = self._forward_row(case, found)
         if forward.status is Status.INVALID:  # no gradients to compare: the output has another shape
             return [forward, gradcheck]
-        exercise, grads = self._exercises[case.name], found["grads"]
-        return [forward, gradcheck, *(exercise.result(f"d{k}", grads[k], record=False) for k in exercise._references)]
+        exercise, grads, shapes = self._exercises[case.name], found["grads"], found["grad_shapes"]
+
+        def judged(k: str) -> Check:  # a gradient never summed to its input's shape is wrong, whatever its sum
+            got, shape = tuple(int(n) for n in shapes.get(k, case.inputs[k].shape)), tuple(case.inputs[k].shape)
+            if got != shape:
+                return Check(f"d{k}", Status.WRONG, _not_summed(case.name, k, got, shape))
+            return exercise.result(f"d{k}", grads[k], record=False)
+        return [forward, gradcheck, *(judged(k) for k in exercise._references)]
 
     def _forward_row(self, case: Case, found: dict) -> Check:
         truth = case.reference(**{k: v.double() if v.is_floating_point() else v for k, v in case.inputs.items()})

@@ -113,6 +113,16 @@ def _focal_mistakes(gamma: float):
     return mistakes
 
 
+TRANSPOSED_JACOBIAN = ("that is J @ dc, not J.T @ dc: you used J where J.T is needed. This lesson's J has a row "
+                       "per output (J[i, j] = dc_i/dr_j, 1 where j ≤ i: the lower triangle), and dr sums dc over "
+                       "the outputs each r_j is used in: dr = Jᵀ dc")
+
+
+def _transposed_jacobian(values: dict) -> dict:
+    """The cumulative sum's slip: its Jacobian applied the wrong way round (J dc, a cumsum of dc)."""
+    return {"r": {TRANSPOSED_JACOBIAN: values["dc"].double().cumsum(0)}}
+
+
 BLOCKS = {
     "dot": Block("Dot product s = a · b", lambda a, b: a @ b, {"a": (5,), "b": (5,)}, {"ds": ()}, ("a", "b")),
     "outer": Block("Outer product M = h kᵀ", lambda h, k: torch.outer(h, k), {"h": (4,), "k": (3,)}, {"dM": (4, 3)},
@@ -140,6 +150,9 @@ BLOCKS = {
                    ("S",), batch=N, targets=("T",)),
     "mse": Block("Mean squared error", lambda yhat, ytrue: (yhat - ytrue).pow(2).mean(), {"yhat": (N,), "ytrue": (N,)},
                  None, ("yhat",), batch=N),
+    # last, so that every block before it keeps its numbers: its Jacobian is not symmetric, so the layout shows
+    "cumsum": Block("Cumulative sum c = cumsum(r) through its Jacobian", lambda r: r.cumsum(0), {"r": (K,)},
+                    {"dc": (K,)}, ("r",), mistakes=_transposed_jacobian),
 }
 
 
@@ -206,7 +219,8 @@ BLOCK_HINTS = {
         "W": ("dW has W's shape (4, 3).", "Summed over the batch rows: dW = Xᵀ dY.", "`dW = ___ @ dY`"),
     },
     "softmax_jacobian": {
-        "z": ("p = softmax(z): every p_i depends on every z_j, so dz is J applied to dp; dz has z's shape (5,).",
+        "z": ("p = softmax(z): every p_i depends on every z_j, so dz = Jᵀ dp, the transpose of J (a row per "
+              "output p_i) applied to dp; dz has z's shape (5,).",
               "dp_i/dz_j = p_i (δ_ij - p_j): the Jacobian is diag(p) - p pᵀ.",
               "`J = torch.diag(p) - torch.outer(___, ___)`, then `dz = J.T @ ___`"),
     },
@@ -246,6 +260,12 @@ BLOCK_HINTS = {
         "S": ("loss = the mean over rows of Σ_j≠t max(0, s_j - s_t + 1): dS has S's shape (6, 5).",
               "Each active margin (> 0) adds +1 to its wrong class j and -1 to the target class t; divide by N.",
               "`active = (margins > ___).float()`, zero the target column, then set it to `-active.sum(___)`, and `/ N`"),
+    },
+    "cumsum": {
+        "r": ("c = cumsum(r): c_i = r_0 + … + r_i, so r_j is used in every c_i with i ≥ j; dr has r's shape (5,).",
+              "dc_i/dr_j = 1 where j ≤ i, else 0: J, a row per output, is the lower triangle of ones (torch.tril).",
+              "dr_j = Σ_i≥j dc_i, a sum down column j of J (the outputs that use r_j), not along row j (J dc "
+              "sums over i ≤ j): `dr = ___ @ dc`, with the matrix whose rows are J's columns"),
     },
     "mse": {
         "yhat": ("loss = mean over N of (yhat_i - ytrue_i)²: dyhat has yhat's shape (6,).",
@@ -305,7 +325,7 @@ def block_exercise(name: str, setup: ChainRuleSetup | None = None) -> Exercise:
     inputs = {k: v for k, v in values.items() if k in block.shapes}
     upstream = next((values[k] for k in block.upstream), None) if block.upstream else None
     references = autograd_references(block.forward, inputs, upstream, names=block.graded)
-    for input_name, slips in (block.mistakes(inputs) if block.mistakes else {}).items():
+    for input_name, slips in (block.mistakes(values) if block.mistakes else {}).items():
         references[input_name] = replace(references[input_name], mistakes=slips)
     return Exercise(block.title, references, batch_size=block.batch, lesson=LESSON, hints=BLOCK_HINTS[name])
 
@@ -332,6 +352,7 @@ focal_exercise = _block_factory("focal")
 focal_gamma0_exercise = _block_factory("focal_gamma0")
 hinge_exercise = _block_factory("hinge")
 mse_exercise = _block_factory("mse")
+cumsum_exercise = _block_factory("cumsum")
 
 
 def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:

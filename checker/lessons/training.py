@@ -29,9 +29,12 @@ def max_steps() -> int:
     return FAST_STEPS if fast_mode() else MAX_STEPS
 
 
+LR_DECAY_STEP = 100_000  # the lecture's step decay: 0.1 before it, 0.01 from it on
+
+
 def learning_rate(step: int) -> float:
     """0.1, then 0.01 after 100,000 steps (the lecture's step decay)."""
-    return 0.1 if step < 100_000 else 0.01
+    return 0.1 if step < LR_DECAY_STEP else 0.01
 
 
 def forward(params: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
