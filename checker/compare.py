@@ -14,6 +14,7 @@ gives a `Check` with a sentence saying what is wrong and how to fix it, never an
 """
 
 import reprlib
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -45,11 +46,50 @@ def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | Non
     if problem is not None:
         return problem
     note = ""
+    if yours.shape != expected.shape and not _broadcasts_alike(yours.shape, expected.shape):
+        return _broadcasts_differently(label, yours, expected, truth, of, n)
     if yours.shape != expected.shape:
         note = (f". Note: {label} has shape {_shape(yours)} but {of} has shape {_shape(expected)}; "
                 f"{_keepdim_fix(yours.shape, expected.shape)} so the gradient has its tensor's shape.")
         yours = yours.reshape(expected.shape)
     return _compare_values(label, yours.detach(), expected, truth, note, mistakes or {}, n)
+
+
+def _broadcasts_alike(yours: torch.Size, expected: torch.Size) -> bool:
+    """Whether `yours` broadcasts against any tensor exactly as `expected` does: it is `expected`
+    without some of its leading size-1 dimensions, e.g. (64,) for (1, 64). A (32,) for a (32, 1) does
+    not: broadcasting lines it up with the last dimension, so it would spread along the wrong axis."""
+    extra = len(expected) - len(yours)
+    return extra > 0 and tuple(expected) == (1,) * extra + tuple(yours)
+
+
+def _broadcasts_differently(label, yours, expected, truth, of, n) -> Check:
+    """The same values with size-1 dimensions moved, added or dropped so that the answer broadcasts
+    differently from its tensor (a (32,) for a (32, 1)): wrong, whatever its values."""
+    values = _compare_values(label, yours.detach().reshape(expected.shape), expected, truth, "", {}, n)
+    said = "its values are right, only the shape is wrong" if values.passed else f"its values are wrong too: {values.reason}"
+    if len(yours.shape) == len(expected.shape):
+        fix = f"its size-1 dimensions are in other places: reshape it to {_shape(expected)}"
+    else:
+        fix = _keepdim_fix(yours.shape, expected.shape)
+    reason = (f"{label} has shape {_shape(yours)}, but {of} has shape {_shape(expected)}, and the two broadcast "
+              f"differently: {_broadcast_example(label, of, yours.shape, expected.shape)}; {fix} ({said})")
+    # not bit-identical nor close in torch.testing's sense (it refuses different shapes); maxdiff is
+    # measured with the shape put right
+    return replace(values, status=Status.WRONG, reason=reason, exact=False, approx=False,
+                   details=f"shape {_shape(yours)}, expected {_shape(expected)}")
+
+
+def _broadcast_example(label: str, of: str, yours: torch.Size, expected: torch.Size) -> str:
+    """What goes wrong downstream: the answer multiplied with a tensor of its tensor's shape."""
+    try:
+        got = torch.broadcast_shapes(yours, expected)
+    except RuntimeError:
+        return f"{label} does not even broadcast against a tensor of {of}'s shape {_shape_of(expected)}"
+    if got == expected:
+        return f"it lines up with the dimensions of {of} differently"
+    return (f"times a tensor of {of}'s shape {_shape_of(expected)}, {label} gives shape {_shape_of(got)}, "
+            f"not {_shape_of(expected)}")
 
 
 def _compare_values(label, yours, expected, truth, note, mistakes, n) -> Check:
@@ -168,6 +208,10 @@ def _is_real_number(value) -> bool:
 
 def _shape(t) -> str:
     return str(tuple(t.shape))
+
+
+def _shape_of(size) -> str:
+    return str(tuple(size))
 
 
 def _same_but_size1(a: torch.Size, b: torch.Size) -> bool:

@@ -86,9 +86,12 @@ class Exercise:
         check = compare(f"d{name}", yours, reference.expected, reference.truth, of=name,
                         allow_keepdim=self._allow_keepdim, mistakes=reference.mistakes,
                         n=self.batch_size)
-        if check.status is Status.WRONG and self.chain is not None:
+        upstream_shape = self._upstream_shape(name, yours, check)
+        if upstream_shape is not None:
+            check = upstream_shape
+        elif check.status is Status.WRONG and self.chain is not None:
             check = self._given_earlier_answers(name, yours, check)
-        if check.status is Status.WRONG:
+        if check.status is Status.WRONG and upstream_shape is None:
             check = replace(check, reason=check.reason + self._earlier_failure(name))
         if check.status is Status.NOT_DONE and check.label in self._written_by:
             check = replace(check, reason=f"not done yet: {check.label} comes from {self._written_by[check.label]}, "
@@ -119,6 +122,32 @@ class Exercise:
                     f"that made d{name} has also changed d{earlier} since its check. Start from a copy, "
                     f"`d{name} = d{earlier}.clone()`, as the lecture does")
         return ""
+
+    def _upstream_shape(self, name: str, yours, check: Check) -> Check | None:
+        """A failed step built from an earlier answer that has the wrong shape (`dcounts_sum_inv` of
+        shape (32,) for a (32, 1)): the upstream broadcast differently, so this step's shape or values
+        say nothing of the step itself, and a hint drawn from them (sum over a dimension) would
+        mislead. The check names the upstream answer instead; None when there is no such answer."""
+        if self.chain is None or check.status not in (Status.WRONG, Status.INVALID):
+            return None
+        misshapen = [c for c in self.chain.consumers.get(name, []) if c in self._answers
+                     and c in self.chain.shapes and self._answers[c].shape != self.chain.shapes[c]
+                     and not self._results[c].passed]  # a (64,) for a (1, 64) passes: it broadcasts alike
+        if not misshapen:
+            return None
+        if check.status is Status.INVALID and not (isinstance(yours, torch.Tensor)
+                                                   and yours.shape != self._references[name].expected.shape):
+            return None  # cannot be checked for another reason (dtype, NaN, ...): that sentence stands
+        upstream = " and ".join(f"your d{c} has shape {tuple(self._answers[c].shape)} where {c} has shape "
+                                f"{tuple(self.chain.shapes[c])}" for c in misshapen)
+        first = f"d{misshapen[0]}"
+        said = (f"d{name} is built from d{', d'.join(misshapen)}, and {upstream}, so it broadcasts differently "
+                f"from the gradient it stands for: fix {first} first (see its check), then run this cell again")
+        if check.status is Status.INVALID:
+            expected = self._references[name].expected
+            return replace(check, reason=f"d{name} has shape {tuple(yours.shape)}, but {name} has shape "
+                                         f"{tuple(expected.shape)}. {said}.")
+        return replace(check, reason=f"{check.reason}. {said}")
 
     def _given_earlier_answers(self, name: str, yours, check: Check) -> Check:
         """A wrong answer judged again, on the learner's own answers for the tensors computed from

@@ -228,3 +228,45 @@ def test_a_constant_that_fits_the_step_anyway_earns_no_carried_credit(setup):
     assert exercise.result("dhpreact", constant).status is Status.WRONG
     dbnbias = constant.sum(0, keepdim=True)  # right given that dhpreact, and a constant itself
     assert exercise.result("dbnbias", dbnbias).status is Status.WRONG
+
+
+def test_an_upstream_answer_of_the_wrong_shape_is_named_not_a_false_fix(setup):
+    """`dcounts_sum_inv = (counts*dprobs).sum(1)` without keepdim is (32,) for a (32, 1): wrong. Kept,
+    the lecture's `dcounts_sum` on it broadcasts to (32, 32); the check names dcounts_sum_inv, not a
+    sum over dim 1 (which gives wrong values), and what it says holds: with dcounts_sum_inv fixed,
+    the same dcounts_sum lines are right."""
+    n = setup.batch_size
+    tensors = makemore.forward(setup.params, setup.Xb, setup.Yb)
+    namespace = {"torch": torch, "F": F, "n": n, "Xb": setup.Xb, "Yb": setup.Yb, **tensors}
+    answers = {}
+    for name in ("logprobs", "probs", "counts_sum_inv", "counts_sum"):  # the solutions' lines...
+        exec(SOLUTION_CODE[f"answer_d{name}"], namespace)
+        if name == "counts_sum_inv":  # ...but this one without keepdim
+            namespace["dcounts_sum_inv"] = (namespace["counts"] * namespace["dprobs"]).sum(1)
+        answers[name] = namespace[f"d{name}"]
+    exercise = makemore.exercise1(setup)
+    for name in ("logprobs", "probs"):
+        assert exercise.result(f"d{name}", answers[name]).passed
+    first = exercise.result("dcounts_sum_inv", answers["counts_sum_inv"])
+    assert first.status is Status.WRONG
+    assert first.reason.startswith(f"dcounts_sum_inv has shape ({n},), but counts_sum_inv has shape ({n}, 1)")
+    assert "keep the summed dimension with keepdim=True" in first.reason
+    then = exercise.result("dcounts_sum", answers["counts_sum"])
+    assert tuple(answers["counts_sum"].shape) == (n, n)  # the right formula on the (32,) upstream
+    assert then.status is Status.INVALID
+    assert then.reason == (f"dcounts_sum has shape ({n}, {n}), but counts_sum has shape ({n}, 1). dcounts_sum is "
+                           f"built from dcounts_sum_inv, and your dcounts_sum_inv has shape ({n},) where "
+                           f"counts_sum_inv has shape ({n}, 1), so it broadcasts differently from the gradient it "
+                           f"stands for: fix dcounts_sum_inv first (see its check), then run this cell again.")
+    assert "sum the gradient over dim" not in then.reason
+    # summed over dim 1 anyway: wrong, and the sentence still points upstream, not at this step
+    counts_sum = tensors["counts_sum"]
+    summed = (-counts_sum**-2 * answers["counts_sum_inv"]).sum(1, keepdim=True)
+    again = exercise.result("dcounts_sum", summed)
+    assert again.status is Status.WRONG and "fix dcounts_sum_inv first" in again.reason
+    assert "this step itself needs fixing" not in again.reason
+    # what it said holds: dcounts_sum_inv fixed, both dcounts_sum lines are right
+    fixed = answers["counts_sum_inv"].reshape(n, 1)
+    assert exercise.result("dcounts_sum_inv", fixed).passed
+    assert exercise.result("dcounts_sum", -counts_sum**-2 * fixed).passed
+    assert exercise.result("dcounts_sum", (-counts_sum**-2 * fixed).sum(1, keepdim=True)).passed

@@ -117,6 +117,26 @@ def test_keepdim_difference_passes_with_a_note_when_allowed(expected, truth):
     assert "has shape (27,) but bnmeani has shape (1, 27)" in check.reason and "keepdim=True" in check.reason
 
 
+def test_a_missing_trailing_dimension_is_wrong_even_when_keepdim_slips_are_allowed(expected, truth):
+    """A (32,) for a (32, 1) lines up with the last dimension when it broadcasts: downstream it gives
+    (32, 32) where (32, 1) was meant, so it is wrong, named, with the fix. A missing leading dimension,
+    the lecture's (64,) for a (1, 64), broadcasts alike and passes with its note."""
+    column, column_truth = expected[:, :1], truth[:, :1]  # (32, 1)
+    check = compare("dcounts_sum_inv", column.reshape(-1).clone(), column, column_truth, allow_keepdim=True)
+    assert check.status is Status.WRONG and not check.passed and check.exact is False
+    assert check.reason.startswith(f"dcounts_sum_inv has shape ({column.shape[0]},), but counts_sum_inv has shape "
+                                   f"({column.shape[0]}, 1), and the two broadcast differently")
+    assert "keep the summed dimension with keepdim=True (its values are right, only the shape is wrong)" in check.reason
+    wrong_too = compare("dcounts_sum_inv", 2 * column.reshape(-1), column, column_truth, allow_keepdim=True)
+    assert wrong_too.status is Status.WRONG and "its values are wrong too: does not match autograd" in wrong_too.reason
+    row = torch.randn(1, 64)
+    check = compare("dbnmeani", row.reshape(64).clone(), row, row.double(), allow_keepdim=True)
+    assert check.status is Status.CORRECT
+    assert check.reason == ("bit-identical to PyTorch's autograd. Note: dbnmeani has shape (64,) but bnmeani has "
+                            "shape (1, 64); keep the summed dimension with keepdim=True so the gradient has its "
+                            "tensor's shape.")
+
+
 # ------------------------------------------------------------------ bad input
 
 @pytest.mark.parametrize("placeholder", [None, Ellipsis])

@@ -51,9 +51,17 @@ SHAPE_SENTENCES = [
     (torch.zeros(27), torch.zeros(1, 27), {"allow_keepdim": True}, "bit-identical to PyTorch's autograd. Note: dx has "
      "shape (27,) but x has shape (1, 27); keep the summed dimension with keepdim=True so the gradient has its "
      "tensor's shape."),
-    (torch.zeros(1, 27, 1), torch.zeros(1, 27), {"allow_keepdim": True}, "bit-identical to PyTorch's autograd. Note: "
-     "dx has shape (1, 27, 1) but x has shape (1, 27); drop the extra size-1 dimension (sum with keepdim=False, or "
-     ".squeeze()) so the gradient has its tensor's shape."),
+    (torch.zeros(1, 27, 1), torch.zeros(1, 27), {"allow_keepdim": True}, "dx has shape (1, 27, 1), but x has shape "
+     "(1, 27), and the two broadcast differently: times a tensor of x's shape (1, 27), dx gives shape (1, 27, 27), not "
+     "(1, 27); drop the extra size-1 dimension (sum with keepdim=False, or .squeeze()) (its values are right, only the "
+     "shape is wrong)"),
+    # a missing trailing dimension broadcasts along the wrong axis: wrong, even where keepdim slips are allowed
+    (torch.zeros(32), torch.zeros(32, 1), {"allow_keepdim": True}, "dx has shape (32,), but x has shape (32, 1), and "
+     "the two broadcast differently: times a tensor of x's shape (32, 1), dx gives shape (32, 32), not (32, 1); keep "
+     "the summed dimension with keepdim=True (its values are right, only the shape is wrong)"),
+    (torch.zeros(27, 1), torch.zeros(1, 27), {"allow_keepdim": True}, "dx has shape (27, 1), but x has shape (1, 27), "
+     "and the two broadcast differently: times a tensor of x's shape (1, 27), dx gives shape (27, 27), not (1, 27); its "
+     "size-1 dimensions are in other places: reshape it to (1, 27) (its values are right, only the shape is wrong)"),
 ]
 
 
