@@ -101,8 +101,13 @@ class Chain:
         users = [c for c in self.consumers.get(name, [])]
         lines = " and ".join(f"`{self.lines.get(c, c)}`" for c in users) or "no line"
         shape = tuple(self.shapes[name])
-        return (f"{name} is used in {len(users)} line{'s' if len(users) != 1 else ''} of the forward pass: "
-                f"{lines}. So d{name} has the shape of {name}, {shape}, and adds up one term per line: the "
+        like = f"a single number, like {name}" if not shape else f"the shape of {name}, {shape}"
+        if len(users) == 1:
+            return (f"{name} is used in one line of the forward pass: {lines}. So d{name} is {like}: the "
+                    f"gradient of what that line computes (d{users[0]}) times the line's local gradient with "
+                    f"respect to {name}.")
+        return (f"{name} is used in {len(users)} lines of the forward pass: "
+                f"{lines}. So d{name} is {like}, and adds up one term per line: the "
                 f"gradient of what that line computes ({', '.join(f'd{c}' for c in users)}) times the "
                 f"line's local gradient with respect to {name}.")
 

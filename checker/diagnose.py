@@ -32,7 +32,8 @@ def diagnose(yours: torch.Tensor, truth: torch.Tensor, allowed: float, n: int | 
         return "it equals the right gradient transposed: check the order of the matrix product"
     factor = _constant_factor(yours, truth)
     if factor is not None:
-        return _factor_hint(factor, n)
+        # A single number is always some multiple of the right one: only a recognised factor says anything.
+        return _factor_hint(factor, n, named_only=yours.numel() == 1)
     return _where_wrong(yours, truth, allowed)
 
 
@@ -49,7 +50,7 @@ def _constant_factor(yours, truth) -> float | None:
     return k if fits else None
 
 
-def _factor_hint(k: float, n: int | None) -> str:
+def _factor_hint(k: float, n: int | None, named_only: bool = False) -> str:
     known = [(-1.0, "the sign is flipped: check the minus signs on the way back")]
     if n:
         known += [
@@ -64,6 +65,8 @@ def _factor_hint(k: float, n: int | None) -> str:
     for factor, hint in known:
         if abs(k - factor) <= 1e-3 * abs(factor):
             return hint
+    if named_only:
+        return ""
     return f"it is the right gradient × {k:.4g} everywhere: a constant factor is off"
 
 

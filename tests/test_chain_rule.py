@@ -1,5 +1,7 @@
 """Lesson 01's checker: seeded inputs, autograd references, and what a learner sees for right and wrong answers."""
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -261,3 +263,64 @@ def test_the_jacobians_layout_is_tested_by_one_that_is_not_symmetric(seed):
         assert check.status is Status.WRONG and "you used J where J.T is needed" in check.reason, check
     hint = chain_rule.BLOCK_HINTS["softmax_jacobian"]["z"][0]
     assert "J applied to dp" not in hint and "dz = Jᵀ dp" in hint
+
+
+LESSON_1 = "01_chain_rule_building_blocks/chain_rule_building_blocks.ipynb"
+
+
+def _names_in_the_lesson() -> set:
+    """Every name a code cell of lesson 1 (as the learner gets it) assigns or reads."""
+    import ast
+
+    from course import LESSONS, read
+
+    names = set()
+    for cell in read(LESSONS / LESSON_1).cells:
+        if cell.cell_type == "code":
+            source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            names |= {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    return names
+
+
+def _quoted_names(text: str) -> set:
+    """The Python names a hint quotes: inside `backticks`, and gradients named in parentheses, (dq)."""
+    import ast
+
+    found = set()
+    for code in re.findall(r"`([^`]+)`", text):
+        code = code.replace("___", "blank_")
+        found |= {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)} - {"blank_"}
+    for group in re.findall(r"\(((?:d\w+)(?:, d\w+)*)\)", text):
+        found |= set(group.split(", "))
+    return found
+
+
+@pytest.mark.parametrize("factory, labels", [
+    (chain_rule.scalar_exercise, ["dx"]),
+    (chain_rule.graph_exercise, ["dg", "dq", "dm", "dn", "de", "df"]),
+], ids=["scalar", "graph"])
+def test_lesson_1s_hints_use_the_lessons_own_names_and_are_true(factory, labels, capsys):
+    """Every hint of lesson 1's first exercises, word for word as shown, quotes only names that exist in
+    the lesson's cells (`L`, not the graph's internal `loss` or a `dloss`); each node is used in one line,
+    so none says "one term per line"; and a single number is called one, not shape ()."""
+    lesson = _names_in_the_lesson()
+    assert {"L", "q", "g", "dg", "dx", "du"} <= lesson
+    exercise = factory(chain_rule.ChainRuleSetup())
+    for label in labels:
+        shown = []
+        for _ in range(3):
+            exercise.hint(label)
+            shown.append(capsys.readouterr().out.strip())
+        for text in shown:
+            assert text.startswith(f"Hint "), text
+            assert _quoted_names(text) <= lesson, (text, _quoted_names(text) - lesson)
+            assert "loss" not in text and "()" not in text and "one term per line" not in text, text
+    exercise = chain_rule.graph_exercise(chain_rule.ChainRuleSetup())
+    exercise.hint("dg")
+    assert capsys.readouterr().out.strip().endswith(
+        "g is used in one line, `L = q * g`, and L is the end of the graph: its own gradient, dL/dL, is 1. So dg is 1 "
+        "times that line's local gradient with respect to g; like g, it is a single number.")
+    exercise.hint("de")
+    assert capsys.readouterr().out.strip().endswith(
+        "e is used in one line of the forward pass: `m = 2 * e`. So de is a single number, like e: the gradient of "
+        "what that line computes (dm) times the line's local gradient with respect to e.")

@@ -136,10 +136,21 @@ def test_just_past_ten_times_pytorchs_error_is_wrong_and_says_by_how_much():
                                  f"truth, PyTorch's {check.pytorch_error:.1e})")
 
 
-def test_a_wrong_scalar_names_no_index():
+def test_a_wrong_scalar_names_no_index_and_no_unrecognised_factor():
+    """Every wrong number is some multiple of the right one: "a constant factor is off" would say
+    nothing. Only a recognised factor (the sign, n, 2, ...) is named for a single number."""
     check = compare("dx", torch.tensor(3.0), torch.tensor(1.0), torch.tensor(1.0, dtype=F64))
-    assert check.reason == ("does not match autograd: the largest difference is 2; it is the right gradient × 3 "
-                            "everywhere: a constant factor is off")
+    assert check.reason == "does not match autograd: the largest difference is 2"
+    check = compare("dx", 1.37, torch.tensor(12.0), torch.tensor(12.0, dtype=F64))
+    assert check.reason == "does not match autograd: the largest difference is 10.6"
+    one = compare("dx", torch.tensor([3.0]), torch.tensor([1.0]), torch.tensor([1.0], dtype=F64))
+    assert "constant factor" not in one.reason  # a one-element tensor is a single number too
+    flipped = compare("dx", torch.tensor(-1.0), torch.tensor(1.0), torch.tensor(1.0, dtype=F64))
+    assert flipped.reason.endswith("the sign is flipped: check the minus signs on the way back")
+    doubled = compare("dx", torch.tensor(2.0), torch.tensor(1.0), torch.tensor(1.0, dtype=F64))
+    assert doubled.reason.endswith("it is the right gradient × 2: a contribution counted twice, or an extra factor 2")
+    assert compare("dx", torch.tensor(8.0), torch.tensor(1.0), torch.tensor(1.0, dtype=F64), n=8).reason.endswith(
+        "it is the right gradient × 8 (n): did you forget the 1/n from the mean?")
 
 
 # ------------------------------------------------------------------ diagnose, rule by rule

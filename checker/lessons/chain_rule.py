@@ -190,8 +190,14 @@ SCALAR_HINTS = {
           "dy/du = 3 and du/dx = 2x; the chain rule multiplies them.", "`du = ___`, then `dx = du * ___ * x`"),
 }
 GRAPH_HINTS = {
-    "g": (None, "d(q·g)/dg = q.", "`dg = ___`: the other factor of the product, times dloss = 1"),
-    "q": (None, "d(q·g)/dq = g.", "`dq = ___`: the other factor of the product, times dloss = 1"),
+    # g and q are used in the line of L, which the graph's forward pass calls `loss`: said here in the
+    # lesson's own names (L, and dL/dL = 1), not read from the graph
+    "g": ("g is used in one line, `L = q * g`, and L is the end of the graph: its own gradient, dL/dL, is 1. "
+          "So dg is 1 times that line's local gradient with respect to g; like g, it is a single number.",
+          "d(q·g)/dg = q.", "`dg = ___`: the other factor of the product, times dL/dL = 1"),
+    "q": ("q is used in one line, `L = q * g`, and L is the end of the graph: its own gradient, dL/dL, is 1. "
+          "So dq is 1 times that line's local gradient with respect to q; like q, it is a single number.",
+          "d(q·g)/dq = g.", "`dq = ___`: the other factor of the product, times dL/dL = 1"),
     "m": (None, "A sum hands its gradient to each term unchanged: d(m + n)/dm = 1.", "`dm = ___`: the sum's own gradient, passed on"),
     "n": (None, "d(m + n)/dn = 1.", "`dn = ___`: the sum's own gradient, passed on"),
     "e": (None, "d(2e)/de = 2.", "`de = ___ * dm`"),
