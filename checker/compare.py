@@ -85,11 +85,11 @@ def _broadcast_example(label: str, of: str, yours: torch.Size, expected: torch.S
     try:
         got = torch.broadcast_shapes(yours, expected)
     except RuntimeError:
-        return f"{label} does not even broadcast against a tensor of {of}'s shape {_shape_of(expected)}"
+        return f"{label} does not even broadcast against a tensor of {of}'s shape {_shape(expected)}"
     if got == expected:
         return f"it lines up with the dimensions of {of} differently"
-    return (f"times a tensor of {of}'s shape {_shape_of(expected)}, {label} gives shape {_shape_of(got)}, "
-            f"not {_shape_of(expected)}")
+    return (f"times a tensor of {of}'s shape {_shape(expected)}, {label} gives shape {_shape(got)}, "
+            f"not {_shape(expected)}")
 
 
 def _compare_values(label, yours, expected, truth, note, mistakes, n) -> Check:
@@ -207,11 +207,8 @@ def _is_real_number(value) -> bool:
 
 
 def _shape(t) -> str:
-    return str(tuple(t.shape))
-
-
-def _shape_of(size) -> str:
-    return str(tuple(size))
+    """A tensor's shape, or a torch.Size, as a learner reads it: (32, 1)."""
+    return str(tuple(t.shape if isinstance(t, torch.Tensor) else t))
 
 
 def _same_but_size1(a: torch.Size, b: torch.Size) -> bool:

@@ -87,12 +87,13 @@ class Exercise:
                         allow_keepdim=self._allow_keepdim, mistakes=reference.mistakes,
                         n=self.batch_size)
         upstream_shape = self._upstream_shape(name, yours, check)
-        if upstream_shape is not None:
+        if upstream_shape is not None:  # it says which earlier answer to fix: nothing to add
             check = upstream_shape
-        elif check.status is Status.WRONG and self.chain is not None:
-            check = self._given_earlier_answers(name, yours, check)
-        if check.status is Status.WRONG and upstream_shape is None:
-            check = replace(check, reason=check.reason + self._earlier_failure(name))
+        else:
+            if check.status is Status.WRONG and self.chain is not None:
+                check = self._given_earlier_answers(name, yours, check)
+            if check.status is Status.WRONG:
+                check = replace(check, reason=check.reason + self._earlier_failure(name))
         if check.status is Status.NOT_DONE and check.label in self._written_by:
             check = replace(check, reason=f"not done yet: {check.label} comes from {self._written_by[check.label]}, "
                                           f"which has not returned it (the line printed above says why): fix it, "
