@@ -132,7 +132,7 @@ class CourseExecute(Execute):
                 str(scratch), str(self._private), [str(p) for p in hidden], [str(p) for p in readable],
                 self.memory_limit_mb, self.file_limit_mb, self.process_limit,
                 own_network=sandbox.network_namespaces(),
-                disk_mb=self.disk_limit_mb if sandbox.private_writes() else None))
+                disk_mb=self._disk_budget()))
             if self.guard:
                 # beside the kernel's private folder, in the folder the sandbox hides from every kernel
                 self._channel = self._private.with_name(self._private.name + ".guard")
@@ -141,6 +141,10 @@ class CourseExecute(Execute):
                     str(self._channel), [str(scratch)], [str(p) for p in readable] + [sys.base_prefix],
                     course_cells(self.nb)))
         return env
+
+    def _disk_budget(self) -> int | None:
+        """The megabytes a sandboxed kernel may write in all, None where the machine cannot hold it to that."""
+        return self.disk_limit_mb if self.sandbox and sandbox.private_writes() else None
 
     def grading_seed(self, resources: dict) -> int:
         """The configured seed, or else this student's secret seed for this lesson (seeds.py)."""
@@ -196,8 +200,8 @@ class CourseExecute(Execute):
         self._group = self._make_group()
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
-            if self.sandbox and sandbox.private_writes():  # for grades.csv, if a cell ran out of it
-                nb.metadata.setdefault(DECISIONS, NotebookNode())["disk_mb"] = self.disk_limit_mb
+            if self._disk_budget():  # for grades.csv, if a cell ran out of it
+                nb.metadata.setdefault(DECISIONS, NotebookNode())["disk_mb"] = self._disk_budget()
         finally:
             if self._group:  # the kernel and everything it started, however detached
                 self._group.remove()
