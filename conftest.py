@@ -1,7 +1,9 @@
 """Notebook conventions for pytest + nbval (see README, "For maintainers").
 
-Graded test cells carry the `raises-exception` tag so that JupyterLab's "Run All" goes on past a
-failing check. The tag would also make nbval accept any exception, so here we decide instead:
+Every code cell after a lesson's first carries the `raises-exception` tag, so that JupyterLab's
+"Run All" goes on past a failing check or an answer cell that raises. The tag would also make nbval
+accept any exception, so here we decide instead:
+- every cell that is not a graded check must run without an exception, in lessons and solutions;
 - in `solutions/`, every graded cell must pass;
 - in `lessons/`, every graded cell must fail on its placeholder, with the checker's own "not done
   yet" and nothing else (a NameError in the lesson's code would fail the same cell): a strict xfail
@@ -52,9 +54,10 @@ def _fails_only_as_not_done(item):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if getattr(item, "cell", None) is not None:
+            item.options["check_exception"] = False  # the tag is for JupyterLab, not a licence to raise
         if not _is_graded_cell(item):
             continue
-        item.options["check_exception"] = False
         if "lessons" in item.path.parts:
             _fails_only_as_not_done(item)
             item.add_marker(pytest.mark.xfail(

@@ -13,6 +13,7 @@ This top level is the learner-facing core every lesson uses; each lesson's own m
 exact / approx / maxdiff, a status and a one-sentence reason, and never raises on bad input.
 """
 
+from . import answer_cells
 from .check import Check, Status
 from .compare import compare
 from .data import data_path, load_digits, load_names
@@ -20,6 +21,10 @@ from .errors import CarriedForward, CheckFailed, CourseDataError, CourseError
 from .exercise import Exercise, Reference
 from .karpathy import cmp
 from .report import Scoreboard, show, source
+from .environment import graded as _graded
+
+if not _graded():  # in the learner's kernel: an answer cell that raises, and the lesson runs on
+    answer_cells.install()
 
 __all__ = [
     "CarriedForward", "Check", "CheckFailed", "CourseDataError", "CourseError", "Exercise", "Reference", "Scoreboard",

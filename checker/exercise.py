@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from . import answer_cells
 from .check import Check, Status
 from .compare import compare
 from .errors import CheckFailed
@@ -76,6 +77,13 @@ class Exercise:
             return Check(str(label), Status.INVALID,
                          f"there is no gradient called {label!r} in {self.title}; "
                          f"the names are {', '.join(self.gradient_names)}.")
+        error = answer_cells.raised(str(label))
+        if error is not None:  # what `yours` holds is a placeholder or an earlier run's answer
+            check = Check(f"d{name}", Status.NOT_DONE, f"not done yet: your answer cell above raised {error}. "
+                                                       f"Fix it and run it again, then this check.")
+            if record:
+                self._results[name] = check
+            return check
         broken = broken_rule(self.lesson) if self.lesson else None
         if broken:
             check = Check(f"d{name}", Status.INVALID, broken)
@@ -277,9 +285,14 @@ class Exercise:
         expected = self._references[check.label[1:]].expected
         difference_plot(check.label, yours.reshape(expected.shape), expected)
 
+    @staticmethod
+    def _not_checked(name: str) -> str | None:
+        error = answer_cells.raised(f"d{name}")
+        return f"not done yet: your answer cell raised {error}. Fix it, run it, then its check." if error else None
+
     def summary(self) -> Scoreboard:
         """The scoreboard: every gradient of the exercise with its latest check."""
         not_checked = "not checked yet: run its answer cell and the check below it."
-        checks = [self._results.get(name) or Check(f"d{name}", Status.NOT_DONE, not_checked)
+        checks = [self._results.get(name) or Check(f"d{name}", Status.NOT_DONE, self._not_checked(name) or not_checked)
                   for name in self._references]
         return Scoreboard(self.title, checks)

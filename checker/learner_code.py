@@ -108,6 +108,13 @@ def _course_cells(folder: Path) -> list[str]:
     return _course_cells_cache[key]
 
 
+def is_course_source(source: str) -> bool:
+    """Whether `source` (as typed, or as IPython runs it) is one of the course's own cells of the
+    lesson beside the kernel: its errors are the course's to explain, not the learner's to debug."""
+    source = source.strip()
+    return bool(source) and any(source in (c.strip(), as_python(c).strip()) for c in _course_cells(Path(os.getcwd())))
+
+
 def broken_rule(lesson: str) -> str | None:
     """A sentence if a cell the learner ran in this kernel breaks the lesson's rules (checker/rules.py),
     as the grader will find it; None if none does, if the lesson's notebook is not beside the kernel
