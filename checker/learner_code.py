@@ -130,10 +130,28 @@ def broken_rule(lesson: str) -> str | None:
     if not found:
         return None
     index, finding = found[0]
-    first = next((line.strip() for line in history[index].splitlines() if line.strip()), "")
-    return (f"a cell you ran (`{first[:60]}`) {finding}, which this lesson's answers may not do "
-            f"({rule_for(lesson).what}): when graded, every check from that cell on scores 0. Take it out, then "
+    return (f"line {finding.line} of a cell you ran, `{_quoted_line(history[index], finding.line)}`, {finding.what}: "
+            f"{rule_for(lesson).what}, so when graded every check from that cell on scores 0. Take it out, then "
             f"restart the kernel and run the lesson again (a kernel remembers every cell it ran).")
+
+
+def _quoted_line(source: str, line: int, width: int = 70) -> str:
+    """Line `line` of a cell, its comment dropped and cut at a word if long: what a sentence quotes."""
+    import io
+    import tokenize
+
+    lines = source.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else next((s for s in lines if s.strip()), "")
+    try:
+        comments = [t for t in tokenize.generate_tokens(io.StringIO(text + "\n").readline) if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        comments = []
+    if comments:
+        text = text[:comments[0].start[1]]
+    text = " ".join(text.split())
+    if len(text) > width:
+        text = text[:width].rsplit(" ", 1)[0] + " …"
+    return text
 
 
 def typed_in_number(name: str) -> str | None:

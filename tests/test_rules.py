@@ -318,8 +318,11 @@ def test_the_learner_sees_the_graders_verdict_in_their_kernel(tmp_path):
     assert "correct" in shown("check_dlogprobs") and "a cell you ran" not in shown("check_dlogprobs")
     for later in ("check_dprobs", "check_dC"):
         report = shown(later)
-        assert "a cell you ran (`dprobs = None  # TODO" in report, report
-        assert "line 3 turns `requires_grad` on" in report and "every check from that cell on scores 0" in report
+        # the offending line, whole and without its comment; "which" at most once
+        assert "line 3 of a cell you ran, `_p = W1.detach().clone().requires_grad_()`, turns `requires_grad` on: " \
+            "this course's answers must be derived by hand, so when graded every check from that cell on scores 0" \
+            in report, report
+        assert report.count("which") <= 1, report
 
 
 # Walks around the scan a red team found (tests/attacks.py): the real module or builtin handed in
