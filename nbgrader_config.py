@@ -14,6 +14,13 @@ c.CourseDirectory.release_directory = "lessons"
 c.Execute.kernel_name = "backprop-ninja"
 c.Execute.timeout = 120  # seconds per cell, for `nbgrader validate` too
 
+# Validate (JupyterLab's button, `make validate`) lists the cells that failed. While validating, the
+# checks do not fail one by one: the lesson's scoreboard cell, a course cell and not a graded one,
+# fails once with "n/26 correct" and each step not yet right on a line (checker/report.py).
+# validate_all lets a course cell's failure count, and an answer cell's that raised.
+c.Validator.validate_all = True
+os.environ["BACKPROP_NINJA_VALIDATE_ALL"] = "1"  # the kernel's cue (checker/environment.py)
+
 # The answer cells keep a runnable placeholder (`dX = None  # TODO`) above the solution region,
 # so the stub must not raise: "Run All" on a fresh lesson has to reach the scoreboard.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}

@@ -20,7 +20,7 @@ from .data import data_path, load_digits, load_names
 from .errors import CarriedForward, CheckFailed, CourseDataError, CourseError
 from .exercise import Exercise, Reference
 from .karpathy import cmp
-from .report import Scoreboard, show, source
+from .report import Scoreboard, show, source, summaries
 from .environment import graded as _graded
 
 if not _graded():  # in the learner's kernel: an answer cell that raises, and the lesson runs on
@@ -28,5 +28,5 @@ if not _graded():  # in the learner's kernel: an answer cell that raises, and th
 
 __all__ = [
     "CarriedForward", "Check", "CheckFailed", "CourseDataError", "CourseError", "Exercise", "Reference", "Scoreboard",
-    "Status", "cmp", "compare", "data_path", "load_digits", "load_names", "show", "source",
+    "Status", "cmp", "compare", "data_path", "load_digits", "load_names", "show", "source", "summaries",
 ]

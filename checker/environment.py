@@ -34,8 +34,26 @@ def generator(seed: int | None = None) -> torch.Generator:
 
 
 FAST_ENV_VAR = "BACKPROP_NINJA_FAST"
+# Set by nbgrader while it validates a notebook (JupyterLab's Validate button, `make validate`): its
+# kernel inherits it. Validating trains briefly, as grading does.
+VALIDATING_ENV_VAR = "NBGRADER_VALIDATING"
+# Set by the course's nbgrader configuration with `Validator.validate_all`, which makes Validate list a
+# failing course cell such as the scoreboard. Only then do the checks leave it to the scoreboard to
+# fail once, with "n/26 correct" and the steps not yet right (report.validated): under a
+# configuration without it, each check fails on its own, and a blank lesson never validates.
+SCOREBOARD_VALIDATES_ENV_VAR = "BACKPROP_NINJA_VALIDATE_ALL"
+
+
+def nbgrader_validating() -> bool:
+    return os.environ.get(VALIDATING_ENV_VAR) == "1"
+
+
+def validating() -> bool:
+    """nbgrader validates, and lists the scoreboard's failure (see SCOREBOARD_VALIDATES_ENV_VAR)."""
+    return nbgrader_validating() and os.environ.get(SCOREBOARD_VALIDATES_ENV_VAR) == "1"
 
 
 def fast_mode() -> bool:
-    """True when `BACKPROP_NINJA_FAST` is set to anything but '' or '0': train briefly, for CI."""
-    return os.environ.get(FAST_ENV_VAR, "").strip() not in ("", "0")
+    """True when `BACKPROP_NINJA_FAST` is set to anything but '' or '0' (train briefly, for CI), and
+    while nbgrader validates (grading trains briefly too)."""
+    return os.environ.get(FAST_ENV_VAR, "").strip() not in ("", "0") or nbgrader_validating()

@@ -12,9 +12,9 @@ from . import answer_cells
 from .check import Check, Status
 from .compare import compare
 from .errors import CheckFailed
-from .environment import graded
+from .environment import graded, nbgrader_validating, validating
 from .learner_code import broken_rule, typed_in_number
-from .report import Hint, Scoreboard, difference_plot, show
+from .report import Hint, Scoreboard, difference_plot, show, validated
 
 
 _FAILURE_PHRASE = {Status.WRONG: "is not correct yet", Status.NOT_DONE: "is not done yet",
@@ -246,8 +246,11 @@ class Exercise:
         show(check)
         # In a graded kernel the hidden test after this line decides, and must always run: it also
         # keeps the learner's answer for judging the steps after it on their own upstream.
-        if not check.passed and check.status is not Status.CARRIED and not graded():
-            raise CheckFailed(f"{check.label} {_FAILURE_PHRASE[check.status]}: see the report above.")
+        # While nbgrader validates, the scoreboard names every step not yet right at once (validated).
+        if not check.passed and check.status is not Status.CARRIED and not graded() and not validating():
+            # nbgrader's Validate shows this line alone, without the report
+            said = check.reason.removeprefix(f"{check.status.value}: ") if nbgrader_validating() else "see the report above."
+            raise CheckFailed(f"{check.label} {_FAILURE_PHRASE[check.status]}: {said}")
 
     def hint(self, label: str) -> None:
         """The next hint for one gradient, a level further at each call: where its tensor is used
@@ -291,7 +294,11 @@ class Exercise:
         return f"not done yet: your answer cell raised {error}. Fix it, run it, then its check." if error else None
 
     def summary(self) -> Scoreboard:
-        """The scoreboard: every gradient of the exercise with its latest check."""
+        """The scoreboard: every gradient of the exercise with its latest check (see report.validated)."""
+        return validated(self.scoreboard())
+
+    def scoreboard(self) -> Scoreboard:
+        """The scoreboard, never raising."""
         not_checked = "not checked yet: run its answer cell and the check below it."
         checks = [self._results.get(name) or Check(f"d{name}", Status.NOT_DONE, self._not_checked(name) or not_checked)
                   for name in self._references]

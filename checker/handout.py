@@ -182,6 +182,8 @@ class HandIn:
     def summary(self) -> "ScoreboardPlaceholder":
         return ScoreboardPlaceholder(self.key)
 
+    scoreboard = summary
+
 
 class ScoreboardPlaceholder:
     """`ex.summary()` in a graded kernel: the grader puts its own scoreboard here. `parts`

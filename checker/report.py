@@ -6,6 +6,8 @@ Everything is written to stdout: in an nbgrader test cell any stderr output cost
 import torch
 
 from .check import Check, Status, checks_html, checks_text, prose_html
+from .environment import validating
+from .errors import CheckFailed
 
 
 def show(obj) -> None:
@@ -55,6 +57,11 @@ class Scoreboard:
         shown = ", ".join(labels[:at_most]) + (", …" if len(labels) > at_most else "")
         return f" ({shown})"
 
+    def not_yet_right(self) -> str:
+        """The headline, then each step not yet right on a line of its own: what Validate shows."""
+        lines = [f"  {c.label}: {c.status.value}" for c in self.checks if not c.passed]
+        return "\n".join([f"{self.correct}/{self.total} correct in {self.title}.", "Not yet right:", *lines])
+
     @staticmethod
     def computed_by() -> str:
         """Which PyTorch computed the references: the learner's own, whatever its version, since
@@ -69,6 +76,27 @@ class Scoreboard:
 
     def _repr_html_(self):
         return checks_html(self.checks, caption=self.headline(), note=self.computed_by(), measured=self.measured)
+
+
+def validated(board: "Scoreboard") -> "Scoreboard":
+    """`board`, or, while nbgrader validates, CheckFailed naming every step not yet right, one line
+    each: Validate lists the cells that failed, and the scoreboard is the one that says it all (the
+    checks themselves do not raise then)."""
+    if validating() and isinstance(board, Scoreboard) and board.correct < board.total:
+        raise CheckFailed(board.not_yet_right())
+    return board
+
+
+def summaries(*exercises) -> None:
+    """Show the scoreboards of several exercises; while nbgrader validates, one failure for them all."""
+    from IPython.display import display
+
+    boards = [exercise.scoreboard() for exercise in exercises]
+    for board in boards:
+        display(board)
+    wrong = [board.not_yet_right() for board in boards if isinstance(board, Scoreboard) and board.correct < board.total]
+    if validating() and wrong:
+        raise CheckFailed("\n".join(wrong))
 
 
 class Hint:

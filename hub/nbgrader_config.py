@@ -13,5 +13,9 @@ import os
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "backprop-ninja"
+# Validate lists the lesson's scoreboard ("n/26 correct", a line per step not yet right), which is a
+# course cell, not a graded one (the repository's nbgrader_config.py says more).
+c.Validator.validate_all = True
+os.environ["BACKPROP_NINJA_VALIDATE_ALL"] = "1"  # the kernel's cue (checker/environment.py)
 # nbgrader's usual shared exchange; it must exist, writable by every user (README, "Where to run it").
 c.Exchange.root = os.environ.get("BACKPROP_NINJA_EXCHANGE") or "/usr/local/share/nbgrader/exchange"

@@ -133,3 +133,26 @@ def test_dataset_contexts_and_targets():
     decode = lambda row: "".join(vocab.itos[int(i)] for i in row)  # noqa: E731
     assert [decode(x) for x in X] == ["...", "..e", ".em", "emm", "mma", "...", "..a", ".ab"]
     assert decode(Y) == "emma.ab."
+
+
+def test_while_nbgrader_validates_the_scoreboard_fails_once_naming_each_step(ex, setup, monkeypatch):
+    """With the course's nbgrader configuration (Validator.validate_all and its cue), the checks do
+    not fail one by one: the scoreboard fails once, "n/26 correct" and a line per step not yet right.
+    Under any other configuration each check still fails, with its reason (Validate shows no report)."""
+    from checker.environment import SCOREBOARD_VALIDATES_ENV_VAR, VALIDATING_ENV_VAR
+
+    monkeypatch.setenv(VALIDATING_ENV_VAR, "1")
+    monkeypatch.delenv(SCOREBOARD_VALIDATES_ENV_VAR, raising=False)
+    with pytest.raises(CheckFailed, match=r"^dlogprobs is not done yet: replace the placeholder"):
+        ex.check("dlogprobs", None)
+    monkeypatch.setenv(SCOREBOARD_VALIDATES_ENV_VAR, "1")
+    ex.check("dlogprobs", None)  # no raise: the scoreboard says it
+    right = makemore.autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32)["probs"]
+    ex.check("dprobs", right)
+    with pytest.raises(CheckFailed) as failed:
+        ex.summary()
+    lines = str(failed.value).splitlines()
+    assert lines[0] == f"1/26 correct in {ex.title}." and lines[1] == "Not yet right:"
+    assert lines[2] == "  dlogprobs: not done yet" and len(lines) == 2 + 25
+    monkeypatch.delenv(VALIDATING_ENV_VAR)
+    assert ex.summary().correct == 1  # outside Validate, the scoreboard never raises

@@ -138,18 +138,32 @@ def test_progress_and_feedback(graded):
 
 
 def test_make_validate_fails_a_blank_lesson_and_passes_a_finished_one(tmp_path):
+    """Validate (nbgrader's, as JupyterLab's button runs it) lists one failed cell, the scoreboard:
+    "n/26 correct" and each step not yet right on a line of its own, not 26 "see the report above"."""
     import subprocess
 
     from course import ENV
 
-    finished = tmp_path / LESSON / "finished.ipynb"
+    finished, slipped = tmp_path / LESSON / "finished.ipynb", tmp_path / LESSON / "slipped.ipynb"
     finished.parent.mkdir()
     nbformat.write(fill(lesson()), finished)
-    for notebook, code, verdict in ((ROOT / "lessons" / NOTEBOOK, 2, "Validation FAILED"), (finished, 0, "Validation passed.")):
+    nbformat.write(fill(lesson(), replace={"answer_dh": "dh = dlogits @ W2.T * 2", "answer_db2": "db2 = dlogits.sum(1)"}), slipped)
+    said = {}
+    for notebook, code, verdict in ((ROOT / "lessons" / NOTEBOOK, 2, "Validation FAILED"), (slipped, 2, "Validation FAILED"),
+                                    (finished, 0, "Validation passed.")):
         done = subprocess.run(["make", "-s", "validate", f"NB={notebook}"], cwd=ROOT, env=ENV,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == code, done.stdout + done.stderr
         assert verdict in done.stdout
+        said[notebook.stem] = done.stdout
+    blank = said["makemore_atomic_backprop"]
+    assert "VALIDATION FAILED ON 1 CELL(S)" in blank and "see the report above" not in blank, blank
+    assert "0/26 correct in Exercise 1" in blank and blank.count(": not done yet") == 26, blank
+    slips = said["slipped"]
+    assert "VALIDATION FAILED ON 1 CELL(S)" in slips, slips
+    assert re.search(r"\b1?\d/26 correct in Exercise 1", slips) and "\n      dh: wrong\n" in slips, slips
+    assert "\n      dhpreact: right given earlier answers\n" in slips, slips
+    assert "\n      db2: " in slips and "dW2:" not in slips, slips
 
 
 @pytest.mark.parametrize("relpath", ["02_scalar_autograd_engine/scalar_autograd_engine.ipynb",

@@ -113,3 +113,14 @@ def test_what_lesson_7_says_of_steps_and_time_holds_in_both_modes(monkeypatch, c
         said = capsys.readouterr().out
         assert ("ends before step 100,000" in said) == (steps <= training.LR_DECAY_STEP), said
     assert training.FAST_STEPS < training.LR_DECAY_STEP < training.MAX_STEPS
+
+
+def test_nbgrader_validate_trains_for_the_fast_steps_as_lesson_7_says(monkeypatch):
+    """Lesson 7: "nbgrader's Validate and the grader train for those 4,000 steps too"."""
+    from checker.environment import FAST_ENV_VAR, VALIDATING_ENV_VAR
+
+    monkeypatch.delenv(FAST_ENV_VAR, raising=False)
+    monkeypatch.delenv(VALIDATING_ENV_VAR, raising=False)
+    assert training.max_steps() == training.MAX_STEPS
+    monkeypatch.setenv(VALIDATING_ENV_VAR, "1")  # what nbgrader's Validator sets around the kernel
+    assert training.max_steps() == training.FAST_STEPS == 4_000

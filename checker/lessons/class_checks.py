@@ -8,7 +8,8 @@ from ..handout import Probed
 from ..errors import CheckFailed
 from ..handout import MAX_STRING
 from ..learner_code import broken_rule
-from ..report import Scoreboard, show
+from ..environment import validating
+from ..report import Scoreboard, show, validated
 
 
 class Unusable(Exception):
@@ -118,7 +119,7 @@ class ClassChecks:
         """Show the report of one check; raise CheckFailed (one line) unless every row is correct."""
         combined, table = self._report(label, yours, record=True)
         show(table or combined)
-        if not combined.passed:
+        if not combined.passed and not validating():  # while validating, the scoreboard says it (report.validated)
             raise CheckFailed(f"{label} is {FAILURE_PHRASE[combined.status]}: see the report above." if table
                               else combined.reason)
 
@@ -132,6 +133,9 @@ class ClassChecks:
         return [name for name in self.cases if not (name in self._results and self._results[name].passed)]
 
     def summary(self) -> Scoreboard:
+        return validated(self.scoreboard())
+
+    def scoreboard(self) -> Scoreboard:
         not_checked = "not checked yet: run its answer cell and the check below it."
         return Scoreboard(self.title, [self._results.get(name) or Check(name, Status.NOT_DONE, not_checked)
                                        for name in self.cases], self.measured)
