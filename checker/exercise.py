@@ -39,7 +39,7 @@ class Exercise:
                  numbers_from_seed: bool = False, written_by: dict[str, str] | None = None,
                  lesson: str | None = None, chain=None, hints: dict | None = None):
         self.title = title
-        # {name: (where it is used, its local derivative, the answer's pattern)}: see hint(). A first
+        # {name: (where it is used, its local derivative, how the pieces fit together)}: see hint(). A first
         # level of None is read from the chain's graph.
         self._hints = dict(hints or {})
         self._hints_shown: dict[str, int] = {}
@@ -254,8 +254,10 @@ class Exercise:
 
     def hint(self, label: str) -> None:
         """The next hint for one gradient, a level further at each call: where its tensor is used
-        and the shape it has; the local derivative of each of those lines; the answer's pattern with
-        names blanked. Never the answer itself, and nothing of it counts in the grade."""
+        and the shape it has; the local derivative of each of those lines; then how the pieces fit
+        together, in words and maths: which sums, over which dimension, keeping which shape, which
+        shapes meet, which local derivative multiplies which upstream gradient. Never a line of the
+        answer, not even with names blanked, and nothing of it counts in the grade."""
         name = label[1:] if isinstance(label, str) and label.startswith("d") else label
         if name not in self._references:
             print(f"There is no gradient called {label!r} in {self.title}; the names are {', '.join(self.gradient_names)}.")

@@ -184,98 +184,147 @@ class ChainRuleSetup:
 
 
 # Hints for `ex.hint("dX")`, one level more at each call: where the input is used and the shape
-# of its gradient; the local derivative; the pattern of the answer with names blanked.
+# of its gradient; the local derivative; how the pieces fit together (which sums, over which
+# dimension, which shapes meet), in words and maths: never a line of the answer with names blanked.
 SCALAR_HINTS = {
     "x": ("y = 3u + 9 and u = x²: x reaches y only through u, and dx is a number, like x.",
-          "dy/du = 3 and du/dx = 2x; the chain rule multiplies them.", "`du = ___`, then `dx = du * ___ * x`"),
+          "dy/du = 3 and du/dx = 2x; the chain rule multiplies them.",
+          "Two steps, outermost first: dy/du, the gradient arriving at u, is a plain number that does not "
+          "depend on x; then dy/dx = dy/du · du/dx, with du/dx taken at this lesson's x. Both factors are single "
+          "numbers, so their product is one too."),
 }
 GRAPH_HINTS = {
     # g and q are used in the line of L, which the graph's forward pass calls `loss`: said here in the
     # lesson's own names (L, and dL/dL = 1), not read from the graph
     "g": ("g is used in one line, `L = q * g`, and L is the end of the graph: its own gradient, dL/dL, is 1. "
           "So dg is 1 times that line's local gradient with respect to g; like g, it is a single number.",
-          "d(q·g)/dg = q.", "`dg = ___`: the other factor of the product, times dL/dL = 1"),
+          "d(q·g)/dg = q.",
+          "One line, so one term: the gradient arriving from above, dL/dL = 1, times the local derivative "
+          "with respect to g, which is the other factor of the product. No sum: g has a single use."),
     "q": ("q is used in one line, `L = q * g`, and L is the end of the graph: its own gradient, dL/dL, is 1. "
           "So dq is 1 times that line's local gradient with respect to q; like q, it is a single number.",
-          "d(q·g)/dq = g.", "`dq = ___`: the other factor of the product, times dL/dL = 1"),
-    "m": (None, "A sum hands its gradient to each term unchanged: d(m + n)/dm = 1.", "`dm = ___`: the sum's own gradient, passed on"),
-    "n": (None, "d(m + n)/dn = 1.", "`dn = ___`: the sum's own gradient, passed on"),
-    "e": (None, "d(2e)/de = 2.", "`de = ___ * dm`"),
-    "f": (None, "d(3f)/df = 3.", "`df = ___ * dn`"),
+          "d(q·g)/dq = g.",
+          "One line, so one term: the gradient arriving from above, dL/dL = 1, times the local derivative "
+          "with respect to q, which is the other factor of the product. No sum: q has a single use."),
+    "m": (None, "A sum hands its gradient to each term unchanged: d(m + n)/dm = 1.",
+          "m has one use, in q = m + n: the gradient arriving at q (dq, found just before) times the local "
+          "derivative 1. One term, a single number."),
+    "n": (None, "d(m + n)/dn = 1.",
+          "n has one use, in q = m + n: the gradient arriving at q (dq) times the local derivative 1. One term, "
+          "a single number."),
+    "e": (None, "d(2e)/de = 2.",
+          "e has one use, in m = 2e: the gradient arriving at m (dm) times that line's constant local "
+          "derivative. One term, a single number."),
+    "f": (None, "d(3f)/df = 3.",
+          "f has one use, in n = 3f: the gradient arriving at n (dn) times that line's constant local "
+          "derivative. One term, a single number."),
 }
 BLOCK_HINTS = {
     "dot": {
-        "a": ("s = a · b is a number; da has the shape of a, (5,).", "ds/da_i = b_i.", "`da = ds * ___`"),
-        "b": ("s = a · b is a number; db has the shape of b, (5,).", "ds/db_i = a_i.", "`db = ds * ___`"),
+        "a": ("s = a · b is a number; da has the shape of a, (5,).", "ds/da_i = b_i.",
+              "s = Σ_i a_i b_i: each a_i appears in one term only, so no sum is needed: da_i is the number ds "
+              "times b_i, for every i at once, a vector of shape (5,)."),
+        "b": ("s = a · b is a number; db has the shape of b, (5,).", "ds/db_i = a_i.",
+              "s = Σ_i a_i b_i: each b_i appears in one term only, so no sum is needed: db_i is the number ds "
+              "times a_i, for every i at once, a vector of shape (5,)."),
     },
     "outer": {
         "h": ("M = h kᵀ is (4, 3): h_i is used in the whole row i of M.", "dM_ij/dh_i = k_j: sum dM_ij k_j over j.",
-              "`dh = dM @ ___`"),
-        "k": ("k_j is used in the whole column j of M.", "dM_ij/dk_j = h_i: sum dM_ij h_i over i.", "`dk = dM.T @ ___`"),
+              "dh_i = Σ_j dM_ij k_j, a sum along row i of dM: dM (4, 3) and k (3,) meet on the 3, which leaves "
+              "(4,), h's shape: a matrix times a vector."),
+        "k": ("k_j is used in the whole column j of M.", "dM_ij/dk_j = h_i: sum dM_ij h_i over i.",
+              "dk_j = Σ_i dM_ij h_i, a sum down column j of dM: the 4 of dM (4, 3) must meet h (4,), so turn dM "
+              "over first: (3, 4) times (4,) is (3,), k's shape."),
     },
     "matvec": {
         "A": ("y = A v: A_ij is used in y_i only, with weight v_j; dA has A's shape (3, 4).",
-              "dy_i/dA_ij = v_j, so dA_ij = dy_i v_j: an outer product.", "`dA = torch.outer(___, ___)`"),
+              "dy_i/dA_ij = v_j, so dA_ij = dy_i v_j: an outer product.",
+              "No sum: every pair (i, j) gets one product, dy_i v_j. The row index i belongs to dy (3,) and "
+              "the column index j to v (4,): two vectors make a (3, 4) matrix, the upstream gradient on the row side."),
         "v": ("v_j is used in every y_i, with weight A_ij; dv has v's shape (4,).", "dy_i/dv_j = A_ij: sum over i.",
-              "`dv = ___.T @ dy`"),
+              "dv_j = Σ_i A_ij dy_i, a sum down column j of A: A (3, 4) and dy (3,) meet on the 3 only once "
+              "A is turned over to (4, 3), which leaves (4,), v's shape."),
     },
     "matmul": {
-        "X": ("Y = X W: dX has X's shape (6, 4); let the shapes guide you.", "Row by row it is the matrix-vector rule: dX = dY Wᵀ.",
-              "`dX = dY @ ___`"),
-        "W": ("dW has W's shape (4, 3).", "Summed over the batch rows: dW = Xᵀ dY.", "`dW = ___ @ dY`"),
+        "X": ("Y = X W: dX has X's shape (6, 4); let the shapes guide you.",
+              "Row by row it is the matrix-vector rule: dX = dY Wᵀ.",
+              "dX_ik = Σ_j dY_ij W_kj, a sum over Y's 3 columns: dY (6, 3) and W (4, 3) meet on the 3 once "
+              "W is turned over to (3, 4), which leaves (6, 4), X's shape."),
+        "W": ("dW has W's shape (4, 3).", "Summed over the batch rows: dW = Xᵀ dY.",
+              "dW_kj = Σ_i X_ik dY_ij, a sum over the 6 batch rows: X (6, 4) and dY (6, 3) meet on the 6 once X "
+              "is turned over to (4, 6), which leaves (4, 3), W's shape."),
     },
     "softmax_jacobian": {
         "z": ("p = softmax(z): every p_i depends on every z_j, so dz = Jᵀ dp, the transpose of J (a row per "
               "output p_i) applied to dp; dz has z's shape (5,).",
               "dp_i/dz_j = p_i (δ_ij - p_j): the Jacobian is diag(p) - p pᵀ.",
-              "`J = torch.diag(p) - torch.outer(___, ___)`, then `dz = J.T @ ___`"),
+              "Two steps. Build J (5, 5): p on its diagonal, minus p_i p_j in every entry (the outer product of p "
+              "with itself). Then dz_j = Σ_i J_ij dp_i, a sum over the outputs i, which are J's rows: J turned "
+              "over, times dp (5,), gives (5,)."),
     },
     "softmax": {
         "Z": ("P = softmax(Z) row by row: each row is the one-vector case; dZ has Z's shape (6, 5).",
               "Jᵀ dp = p * (dp - (p · dp)) for one row, without building J.",
-              "`dZ = P * (dP - (P * dP).sum(1, keepdim=___))`"),
+              "Row by row, dz = p ⊙ (dp - p·dp). The dot product p·dp is one number per row: a sum over the 5 "
+              "classes (dimension 1) that must stay a column, (6, 1), so that it is subtracted from every entry "
+              "of its own row of dP (6, 5). Then multiply element by element by P."),
     },
     "cross_entropy": {
         "logits": ("loss = -log softmax(logits)[target]: dlogits has the shape of logits, (5,).",
                    "The gradient of -log softmax(logits)[target] is softmax(logits) - one_hot(target).",
-                   "`dlogits = logits.softmax(0) - F.one_hot(target, ___)`"),
+                   "Two vectors of shape (5,), one minus the other: the softmax along the only dimension of logits, "
+                   "and the one-hot vector of target, with as many classes as logits has entries. One example, so "
+                   "no mean and nothing to divide by."),
     },
     "batch_cross_entropy": {
         "Q": ("loss = the mean over the batch of each row's cross-entropy: dQ has Q's shape (6, 5).",
               "Each row's gradient is softmax - one_hot, and the mean divides it by N.",
-              "`dQ = (Q.softmax(1) - F.one_hot(C, Q.shape[1])) / ___`"),
+              "Row by row: the softmax along the classes (dimension 1), minus the one-hot of that row's class "
+              "in C, with as many classes as Q has columns. The difference is (6, 5); the mean over the rows "
+              "divides all of it by the number of rows, N."),
     },
     "soft_cross_entropy": {
         "V": ("loss = the mean over the batch of -Σ_k target_k log softmax(V)_k: dV has V's shape (6, 5).",
               "Σ_k target_k = 1, so each row's gradient is softmax(V) - target, exactly as with one_hot; the mean divides by N.",
-              "`Ysoft = (1 - eps) * F.one_hot(Cv, K) + ___ / K`, then `dV = (V.softmax(1) - ___) / N`"),
+              "Two steps. First the soft target (6, 5): (1 - ε) times the one-hot of Cv, plus ε spread evenly "
+              "over the K classes (ε/K in every entry). Then, row by row, the softmax along the classes "
+              "(dimension 1) minus that soft target, and the whole (6, 5) divided by the number of rows, N."),
     },
     "focal": {
         "G": ("loss = the mean over rows of -(1 - p_t)^γ log p_t, p = softmax(G): dG has G's shape (6, 5).",
               "Both factors depend on p_t, and dp_t/dG_j = p_t(δ_tj - p_j): each row is (softmax - one_hot) "
               "times a number per row, A = (1 - p_t)^γ - γ(1 - p_t)^(γ-1)·p_t·log p_t.",
-              "`A = (1 - pt) ** gamma - gamma * (1 - pt) ** (gamma - 1) * pt * ___`, then "
-              "`(A * (P - onehot)) / ___`"),
+              "Per row: P, the softmax along the classes (N, K); p_t, each row's probability of its own class, "
+              "picked out with the class index and kept as a column (N, 1); A from hint 2, one number per row, "
+              "so (N, 1) too. A scales its row of (P - one_hot), (N, K), by broadcasting, and the mean over the "
+              "rows divides the whole by N."),
     },
     "focal_gamma0": {
         "G": ("The same function as the focal loss's gradient, called with γ = 0.",
               "At γ = 0, (1 - p_t)^0 = 1 and the γ term vanishes: A = 1.",
-              "`focal_grad(G, Cg, ___)`: it must equal (softmax - one_hot) / N"),
+              "Call your focal gradient with γ = 0: (1 - p_t)^0 is 1 and the γ term is multiplied by 0, so A is "
+              "1 in every row, and the result must equal the batch cross-entropy gradient, (softmax - one_hot) / N."),
     },
     "hinge": {
         "S": ("loss = the mean over rows of Σ_j≠t max(0, s_j - s_t + 1): dS has S's shape (6, 5).",
               "Each active margin (> 0) adds +1 to its wrong class j and -1 to the target class t; divide by N.",
-              "`active = (margins > ___).float()`, zero the target column, then set it to `-active.sum(___)`, and `/ N`"),
+              "Per row: a margin s_j - s_t + 1 for every class, (N, K). Each wrong class whose margin is "
+              "positive gets +1, every other wrong class 0. The target class is not a wrong class (its own "
+              "margin, always 1, does not count): it gets -1 for each active wrong class, minus their count "
+              "in its row (a sum over the classes, dimension 1). Then divide the whole (N, K) by N."),
     },
     "cumsum": {
         "r": ("c = cumsum(r): c_i = r_0 + … + r_i, so r_j is used in every c_i with i ≥ j; dr has r's shape (5,).",
               "dc_i/dr_j = 1 where j ≤ i, else 0: J, a row per output, is the lower triangle of ones (torch.tril).",
               "dr_j = Σ_i≥j dc_i, a sum down column j of J (the outputs that use r_j), not along row j (J dc "
-              "sums over i ≤ j): `dr = ___ @ dc`, with the matrix whose rows are J's columns"),
+              "sums over i ≤ j). As a product: the matrix whose rows are J's columns, Jᵀ, upper triangular "
+              "(5, 5), times dc (5,), gives (5,)."),
     },
     "mse": {
         "yhat": ("loss = mean over N of (yhat_i - ytrue_i)²: dyhat has yhat's shape (6,).",
-                 "d/dyhat_i = 2 (yhat_i - ytrue_i) / N.", "`dyhat = 2 * (yhat - ytrue) / ___`"),
+                 "d/dyhat_i = 2 (yhat_i - ytrue_i) / N.",
+                 "Element by element, no sum: each yhat_i gets 2 (yhat_i - ytrue_i), and the mean over "
+                 "the N entries divides every one by N. A vector of shape (6,) in, one of shape (6,) out."),
     },
 }
 

@@ -97,17 +97,30 @@ WRITTEN_BY = {"dout": "your `mse_grad`", "dl2": "your `lin_grad`", "dw2": "your 
               "dl1": "your `relu_grad`", "dw1": "your `lin_grad`", "db1": "your `lin_grad`"}
 
 
-# Hints for `ex.hint("dX")`: (where X is used, read from the graph; the local derivative; the pattern).
+# Hints for `ex.hint("dX")`: (where X is used, read from the graph; the local derivative; how the
+# pieces fit together, in words and maths, never a line of the answer with names blanked).
 HINTS = {
     "out": (None, "loss = mean over N of (out_i - y_i)²: each out_i gets 2 (out_i - y_i) / N. out is (N, 1) and y is "
             "(N,): squeeze before subtracting, or the two broadcast to (N, N).",
-            "`2 * (out.squeeze(-1) - ___)[:, None] / ___`"),
-    "l2": (None, "For out = l2 @ w2 + b2, dl2 = dout @ w2ᵀ.", "`dout @ ___.T`"),
-    "w2": (None, "For out = l2 @ w2 + b2, dw2 = l2ᵀ @ dout.", "`___.T @ dout`"),
-    "b2": (None, "b2 is added to every row: its gradient sums dout over the batch.", "`dout.sum(___)`"),
-    "l1": (None, "relu passes the gradient where its input was positive and stops it elsewhere.", "`dl2 * (l1 > ___).float()`"),
-    "w1": (None, "For l1 = x @ w1 + b1, dw1 = xᵀ @ dl1.", "`___.T @ dl1`"),
-    "b1": (None, "b1 is added to every row: its gradient sums dl1 over the batch.", "`dl1.sum(___)`"),
+            "Element by element, no sum: 2 (out_i - y_i) for each of the N rows, divided by N. Drop out's "
+            "trailing 1 so the difference with y is (N,), then give the result its column back, (N, 1), "
+            "the shape of out."),
+    "l2": (None, "For out = l2 @ w2 + b2, dl2 = dout @ w2ᵀ.",
+           "dl2_nd = Σ_m dout_nm w2_dm, a sum over the layer's outputs: dout (N, 1) and w2 (50, 1) meet "
+           "on the 1 once w2 is turned over, which leaves (N, 50), l2's shape."),
+    "w2": (None, "For out = l2 @ w2 + b2, dw2 = l2ᵀ @ dout.",
+           "dw2_dm = Σ_n l2_nd dout_nm, a sum over the N batch rows: l2 (N, 50) and dout (N, 1) meet on N "
+           "once l2 is turned over, which leaves (50, 1), w2's shape."),
+    "b2": (None, "b2 is added to every row: its gradient sums dout over the batch.",
+           "A sum over the batch dimension (0) of dout (N, 1), not kept: (1,), b2's own shape."),
+    "l1": (None, "relu passes the gradient where its input was positive and stops it elsewhere.",
+           "Element by element, no sum: dl2 (N, 50) times a mask of l1's shape, 1 where l1 was positive and "
+           "0 elsewhere, as floats (a comparison gives booleans)."),
+    "w1": (None, "For l1 = x @ w1 + b1, dw1 = xᵀ @ dl1.",
+           "dw1_dh = Σ_n x_nd dl1_nh, a sum over the N batch rows: x (N, 64) and dl1 (N, 50) meet on N "
+           "once x is turned over, which leaves (64, 50), w1's shape."),
+    "b1": (None, "b1 is added to every row: its gradient sums dl1 over the batch.",
+           "A sum over the batch dimension (0) of dl1 (N, 50), not kept: (50,), b1's own shape."),
 }
 
 
@@ -148,8 +161,12 @@ def refactored_exercise(setup: DigitsSetup | None = None) -> Exercise:
 CLASSIFIER_HINTS = {
     **HINTS,
     "w2": (None, "For logits = l2 @ w2 + b2, dw2 = l2ᵀ @ dlogits, and dlogits = (softmax(logits) - one_hot(y)) / N: "
-           "lesson 1's batch cross-entropy.", "`___.T @ dlogits`"),
-    "b2": (None, "b2 is added to every row of the logits: its gradient sums dlogits over the batch.", "`dlogits.sum(___)`"),
+           "lesson 1's batch cross-entropy.",
+           "Two steps. dlogits (N, 10): the softmax along the 10 classes (dimension 1) minus the one-hot of "
+           "the labels, divided by N. Then l2 (N, 50) and dlogits (N, 10) meet on the N rows once l2 is "
+           "turned over, which leaves (50, 10), w2's shape."),
+    "b2": (None, "b2 is added to every row of the logits: its gradient sums dlogits over the batch.",
+           "A sum over the batch dimension (0) of dlogits (N, 10), not kept: (10,), b2's own shape."),
 }
 
 

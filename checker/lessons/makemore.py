@@ -223,68 +223,123 @@ def _missing_branch_mistakes(references: dict, contributions: dict) -> None:
 
 
 # Hints for `ex.hint("dX")`, next to the references they are about: (where X is used, read from the
-# graph; the local derivative of each of those lines; the answer's pattern with names blanked).
+# graph; the local derivative of each of those lines; how the pieces fit together: which sums, over
+# which dimension, keeping which shape, which local derivative multiplies which upstream gradient).
+# In words and maths, never a line of the answer with names blanked: tests/test_hints.py checks.
 HINTS_1 = {
     "logprobs": (None, "loss = -(mean over the n rows of logprobs[i, Yb[i]]): each picked element gets -1/n, every other element 0.",
-                 "`dlogprobs = torch.zeros_like(___)`, then `dlogprobs[range(n), Yb] = ___`"),
-    "probs": (None, "d log(p) / dp = 1/p, element by element.", "`dprobs = (___ / probs) * dlogprobs`"),
+                 "A tensor of logprobs' shape (32, 27), zero everywhere except one entry per row: in row i, the "
+                 "column Yb[i], which gets -1/n. Pick those n entries by pairing each row index with its Yb."),
+    "probs": (None, "d log(p) / dp = 1/p, element by element.",
+              "Element by element, no sum: the local derivative 1/probs (32, 27) times the upstream "
+              "dlogprobs, of the same shape."),
     "counts_sum_inv": (None, "In probs = counts * counts_sum_inv the local gradient for counts_sum_inv is counts; "
                        "counts_sum_inv (32, 1) was broadcast over 27 columns, so its gradient sums over them.",
-                       "`dcounts_sum_inv = (___ * dprobs).sum(___, keepdim=True)`"),
-    "counts_sum": (None, "d x⁻¹ / dx = -x⁻².", "`dcounts_sum = (-counts_sum**___) * dcounts_sum_inv`"),
+                       "The local derivative, counts (32, 27), times the upstream dprobs (32, 27), element by element; "
+                       "then a sum over the 27 columns (dimension 1) that keeps that dimension, so the result is "
+                       "(32, 1), like counts_sum_inv."),
+    "counts_sum": (None, "d x⁻¹ / dx = -x⁻².",
+                   "Element by element, no sum: the local derivative -counts_sum⁻², (32, 1), times the upstream "
+                   "dcounts_sum_inv, (32, 1)."),
     "counts": (None, "Through probs the local gradient is counts_sum_inv; through counts_sum = counts.sum(1) it is 1 "
                "for every element of the row (a sum hands its gradient to each term).",
-               "`dcounts = ___ * dprobs`, then `dcounts += torch.ones_like(counts) * ___`"),
-    "norm_logits": (None, "d exp(x) / dx = exp(x), and exp(norm_logits) is counts.", "`dnorm_logits = ___ * dcounts`"),
+               "Two contributions, added, each (32, 27). Through probs: the local counts_sum_inv (32, 1), "
+               "broadcast across the 27 columns, times dprobs. Through counts_sum: every element of row i gets "
+               "that row's upstream dcounts_sum, the (32, 1) column spread across the row."),
+    "norm_logits": (None, "d exp(x) / dx = exp(x), and exp(norm_logits) is counts.",
+                    "Element by element, no sum: the local derivative, which is a tensor you already have "
+                    "(the exp of norm_logits), times the upstream dcounts; both are (32, 27)."),
     "logit_maxes": (None, "In norm_logits = logits - logit_maxes the local gradient is -1, and logit_maxes (32, 1) "
-                    "was broadcast over 27 columns.", "`dlogit_maxes = (-dnorm_logits).sum(___, keepdim=True)`"),
+                    "was broadcast over 27 columns.",
+                    "The local -1 times dnorm_logits (32, 27), then a sum over the 27 columns (dimension 1) that keeps "
+                    "that dimension: (32, 1), like logit_maxes."),
     "logits": (None, "Through norm_logits: 1. Through logit_maxes = logits.max(1): 1 at each row's largest logit, 0 elsewhere.",
-               "`dlogits = ___.clone()`, then `dlogits += F.one_hot(logits.max(1).indices, num_classes=___) * dlogit_maxes`"),
-    "h": (None, "For Y = X @ W, dX = dY @ Wᵀ (check the shapes: (32, 27) @ (27, 64)).", "`dh = dlogits @ ___.T`"),
-    "W2": (None, "For Y = X @ W, dW = Xᵀ @ dY (check the shapes: (64, 32) @ (32, 27)).", "`dW2 = ___.T @ dlogits`"),
+               "Two contributions, added, each (32, 27). Through norm_logits: dnorm_logits unchanged (start from "
+               "a copy, so the addition leaves dnorm_logits alone). Through logit_maxes: a (32, 27) mask that is "
+               "1 at each row's largest logit and 0 elsewhere (the one-hot of the position of the max along "
+               "dimension 1, with 27 classes), times the (32, 1) dlogit_maxes spread across each row."),
+    "h": (None, "For Y = X @ W, dX = dY @ Wᵀ (check the shapes: (32, 27) @ (27, 64)).",
+          "dh_ik = Σ_j dlogits_ij W2_kj, a sum over the 27 characters: dlogits (32, 27) and W2 (64, 27) "
+          "meet on the 27 once W2 is turned over, which leaves (32, 64), h's shape."),
+    "W2": (None, "For Y = X @ W, dW = Xᵀ @ dY (check the shapes: (64, 32) @ (32, 27)).",
+           "dW2_kj = Σ_i h_ik dlogits_ij, a sum over the 32 examples: h (32, 64) and dlogits (32, 27) "
+           "meet on the 32 once h is turned over, which leaves (64, 27), W2's shape."),
     "b2": (None, "b2 (27,) was added to every row: its local gradient is 1 for each, so its gradient sums over the batch.",
-           "`db2 = dlogits.sum(___)`"),
-    "hpreact": (None, "d tanh(x) / dx = 1 - tanh(x)², and tanh(hpreact) is h.", "`dhpreact = (1.0 - ___**2) * dh`"),
+           "A sum of dlogits (32, 27) over the batch dimension (0), not kept: (27,), b2's own shape."),
+    "hpreact": (None, "d tanh(x) / dx = 1 - tanh(x)², and tanh(hpreact) is h.",
+                "Element by element, no sum: the local derivative 1 - h², computed from h (32, 64), times "
+                "the upstream dh (32, 64)."),
     "bngain": (None, "In hpreact = bngain * bnraw + bnbias the local gradient for bngain is bnraw; bngain (1, 64) was "
-               "broadcast over the batch.", "`dbngain = (___ * dhpreact).sum(0, keepdim=True)`"),
+               "broadcast over the batch.",
+               "The local derivative bnraw (32, 64) times the upstream dhpreact (32, 64), element by element; "
+               "then a sum over the batch (dimension 0) that keeps that dimension: (1, 64), bngain's shape."),
     "bnbias": (None, "The local gradient of an added bias is 1; bnbias (1, 64) was broadcast over the batch.",
-               "`dbnbias = dhpreact.sum(___, keepdim=True)`"),
-    "bnraw": (None, "In hpreact = bngain * bnraw + bnbias the local gradient for bnraw is bngain.", "`dbnraw = ___ * dhpreact`"),
+               "The upstream dhpreact (32, 64) times the local 1, summed over the batch (dimension 0) keeping "
+               "that dimension: (1, 64), bnbias's shape."),
+    "bnraw": (None, "In hpreact = bngain * bnraw + bnbias the local gradient for bnraw is bngain.",
+              "Element by element, no sum: the local derivative bngain (1, 64), broadcast "
+              "over the 32 rows, times the upstream dhpreact (32, 64); the result is (32, 64), bnraw's shape."),
     "bnvar_inv": (None, "In bnraw = bndiff * bnvar_inv the local gradient for bnvar_inv is bndiff; bnvar_inv (1, 64) was "
-                  "broadcast over the batch.", "`dbnvar_inv = (___ * dbnraw).sum(0, keepdim=True)`"),
-    "bnvar": (None, "d (x + ε)^-0.5 / dx = -0.5 (x + ε)^-1.5, with ε = 1e-5.", "`dbnvar = (-0.5 * (bnvar + 1e-5)**___) * dbnvar_inv`"),
+                  "broadcast over the batch.",
+                  "The local derivative bndiff (32, 64) times the upstream dbnraw (32, 64), element by element; "
+                  "then a sum over the batch (dimension 0) that keeps that dimension: (1, 64), like bnvar_inv."),
+    "bnvar": (None, "d (x + ε)^-0.5 / dx = -0.5 (x + ε)^-1.5, with ε = 1e-5.",
+              "Element by element, no sum: the local derivative -0.5 (bnvar + ε)^-1.5, (1, 64), times the "
+              "upstream dbnvar_inv, (1, 64), with the forward pass's ε."),
     "bndiff2": (None, "bnvar = 1/(n-1) * bndiff2.sum(0): every element of a column gets 1/(n-1) of that column's "
-                "gradient (Bessel's correction: n-1, not n).", "`dbndiff2 = (1.0/(___)) * torch.ones_like(bndiff2) * dbnvar`"),
+                "gradient (Bessel's correction: n-1, not n).",
+                "Every element of column k gets the same share: 1/(n-1) times dbnvar's entry k. Spread the "
+                "(1, 64) upstream over the 32 rows (a tensor of ones with bndiff2's shape does it), so the result "
+                "is (32, 64)."),
     "bndiff": (None, "Through bnraw the local gradient is bnvar_inv; through bndiff2 = bndiff**2 it is 2 * bndiff.",
-               "`dbndiff = ___ * dbnraw`, then `dbndiff += (___ * bndiff) * dbndiff2`"),
+               "Two contributions, added, both element by element and (32, 64). Through bnraw: the local "
+               "bnvar_inv (1, 64), broadcast over the rows, times dbnraw. Through bndiff2: the local 2·bndiff "
+               "times dbndiff2."),
     "bnmeani": (None, "In bndiff = hprebn - bnmeani the local gradient is -1, and bnmeani (1, 64) was broadcast over the batch.",
-                "`dbnmeani = (-dbndiff).sum(___, keepdim=True)`"),
+                "The local -1 times dbndiff (32, 64), then a sum over the batch (dimension 0) that keeps that "
+                "dimension: (1, 64), like bnmeani."),
     "hprebn": (None, "Through bndiff: 1. Through bnmeani = 1/n * hprebn.sum(0): 1/n for every row.",
-               "`dhprebn = ___.clone()`, then `dhprebn += 1.0/___ * (torch.ones_like(hprebn) * dbnmeani)`"),
-    "embcat": (None, "For Y = X @ W, dX = dY @ Wᵀ.", "`dembcat = dhprebn @ ___.T`"),
-    "W1": (None, "For Y = X @ W, dW = Xᵀ @ dY.", "`dW1 = ___.T @ dhprebn`"),
-    "b1": (None, "b1 (64,) was added to every row: its gradient sums over the batch.", "`db1 = dhprebn.sum(___)`"),
-    "emb": (None, "embcat = emb.view(32, 30) only reshapes: the gradient is reshaped back.", "`demb = dembcat.view(___.shape)`"),
+               "Two contributions, added, each (32, 64). Through bndiff: dbndiff unchanged (start from a copy, "
+               "so the addition leaves dbndiff alone). Through bnmeani: every one of the n rows gets 1/n of "
+               "dbnmeani (1, 64), spread over the rows."),
+    "embcat": (None, "For Y = X @ W, dX = dY @ Wᵀ.",
+               "dhprebn (32, 64) and W1 (30, 64) meet on the 64 once W1 is turned over, which leaves (32, 30), "
+               "embcat's shape: a sum over the 64 hidden units."),
+    "W1": (None, "For Y = X @ W, dW = Xᵀ @ dY.",
+           "embcat (32, 30) and dhprebn (32, 64) meet on the 32 examples once embcat is turned over, which "
+           "leaves (30, 64), W1's shape: a sum over the batch."),
+    "b1": (None, "b1 (64,) was added to every row: its gradient sums over the batch.",
+           "A sum of dhprebn (32, 64) over the batch dimension (0), not kept: (64,), b1's own shape."),
+    "emb": (None, "embcat = emb.view(32, 30) only reshapes: the gradient is reshaped back.",
+            "No arithmetic: the same 32 × 30 numbers as dembcat, viewed in emb's shape (32, 3, 10)."),
     "C": (None, "emb = C[Xb] copies rows of C: each row's gradient is the sum of the gradients of every place it was "
           "copied to (a character used twice gets both).",
-          "`dC = torch.zeros_like(___)`, then for every k and j: `dC[Xb[k, j]] += demb[___, ___]`"),
+          "Start from zeros of C's shape (27, 10). For every example k and position j of Xb (32, 3), the "
+          "character Xb holds there names the row of C that was copied: add demb's 10 numbers at (k, j) into "
+          "that row. A row copied several times collects them all."),
 }
 HINTS_2 = {
     "logits": ("loss = F.cross_entropy(logits, Yb) is log_softmax, then the mean of the picked -logprobs: dlogits has "
                "logits' shape (32, 27).",
                "For one row, d loss_i / d logits_i = softmax(logits_i) - one_hot(Yb[i]); the loss is the mean of n rows.",
-               "`dlogits = F.softmax(___, 1)`, `dlogits[range(n), Yb] -= ___`, then `dlogits /= ___`"),
+               "Per row i, the softmax of the logits along the 27 characters (dimension 1), minus the one-hot "
+               "of Yb[i]; the loss is the mean of n rows, so all of it is divided by n. In maths: "
+               "dlogits = (softmax(logits) - onehot(Yb)) / n, of shape (32, 27)."),
 }
 HINTS_3 = {
     "hprebn": ("hpreact = bngain * (hprebn - mean) / sqrt(var + ε) + bnbias, with Bessel's n-1 in the variance: "
                "dhprebn has hprebn's shape (32, 64).",
                "hprebn reaches the output three ways: through (hprebn - mean), through the mean, and through the "
                "variance. Add the three; with bnraw = (hprebn - mean) * bnvar_inv they simplify to one line.",
-               "`dhprebn = bngain*bnvar_inv/n * (n*dhpreact - dhpreact.sum(0) - n/(n-1)*bnraw*(dhpreact*bnraw).sum(___))`"),
+               "Column by column, with x = hprebn, g = dhpreact, x̂ = bnraw, γ = bngain and s = bnvar_inv, every Σ_j "
+               "a sum over the batch (dimension 0): ∂ℓ/∂x_i = (γ s / n) (n g_i - Σ_j g_j - n/(n-1) x̂_i Σ_j g_j x̂_j). "
+               "γ, s and both sums are one number per column, (1, 64) or (64,), and broadcast over the 32 rows: "
+               "the result is (32, 64)."),
     "bngain": ("bngain (1, 64) multiplies bnraw in every row.", "The local gradient for bngain is bnraw, summed over the batch.",
-               "`dbngain = (bnraw * dhpreact).sum(0, keepdim=___)`"),
+               "bnraw times dhpreact, element by element (32, 64), then a sum over the batch (dimension 0) "
+               "that keeps that dimension: (1, 64), bngain's shape."),
     "bnbias": ("bnbias (1, 64) is added to every row.", "The local gradient of an added bias is 1, summed over the batch.",
-               "`dbnbias = dhpreact.sum(___, keepdim=True)`"),
+               "dhpreact summed over the batch (dimension 0), keeping that dimension: (1, 64), bnbias's shape."),
 }
 
 

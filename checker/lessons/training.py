@@ -59,6 +59,50 @@ def forward(params: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
                 bnraw=bnraw, hpreact=hpreact, h=h, logits=logits, loss=loss)
 
 
+# Hints for `ex.hint("dX")`, as in Exercises 1-3: (where X is used and the shape of dX; the local
+# derivative and the upstream gradient it multiplies; how the pieces fit together, in words and
+# maths, never a line of the answer with names blanked). Written out, not read from a graph: this
+# forward pass is the fused one, and its backward is the chain of Exercises 2 and 3.
+HINTS = {
+    "C": ("emb = C[Xb] copies row Xb[k, j] of C (27, 10) to position (k, j) of emb (n, 3, 10); dC has C's "
+          "shape (27, 10).",
+          "A copy's local derivative is 1: row ix of dC is the sum of demb over every position where Xb holds ix "
+          "(a character used twice gets both).",
+          "Start from zeros of C's shape. The loop: for every example k and position j, add demb's 10 numbers at "
+          "(k, j) into the row of dC that Xb names there. Without the loop: flatten the n × 3 positions, Xb to "
+          "(3n,) and demb to (3n, 10), and accumulate those rows at those indices along dimension 0 in one call; "
+          "repeated indices add up."),
+    "W1": ("hprebn = embcat @ W1 + b1, and everything after it reaches W1 only through hprebn: dW1 has W1's "
+           "shape (30, 200).",
+           "For Y = X @ W, dW = Xᵀ @ dY, with dY = dhprebn: Exercise 3's one expression, given dhpreact = "
+           "(1 - h²) ⊙ dh, dh = dlogits W2ᵀ and Exercise 2's dlogits.",
+           "Chain it from the top: dlogits (n, 27), then dh (n, 200) through W2, then dhpreact through tanh, then "
+           "dhprebn (n, 200) through batchnorm. Then embcat (n, 30) and dhprebn meet on the n examples once "
+           "embcat is turned over, which leaves (30, 200): a sum over the batch."),
+    "b1": ("b1 (200,) is added to every row of hprebn (n, 200): db1 has b1's shape (200,).",
+           "An added bias has local derivative 1 in every row: db1 sums dhprebn over the batch. (Batchnorm "
+           "subtracts the batch mean right after, so it is zero up to rounding; compute it all the same.)",
+           "A sum of dhprebn (n, 200) over the batch dimension (0), not kept: (200,), b1's own shape."),
+    "W2": ("logits = h @ W2 + b2, and the loss reaches W2 only through logits: dW2 has W2's shape (200, 27).",
+           "For Y = X @ W, dW = Xᵀ @ dY, with dY = dlogits: Exercise 2's (softmax - one_hot) / n.",
+           "h (n, 200) and dlogits (n, 27) meet on the n examples once h is turned over, which leaves (200, 27), "
+           "W2's shape: a sum over the batch."),
+    "b2": ("b2 (27,) is added to every row of logits (n, 27): db2 has b2's shape (27,).",
+           "An added bias has local derivative 1 in every row: db2 sums dlogits over the batch.",
+           "A sum of dlogits (n, 27) over the batch dimension (0), not kept: (27,), b2's own shape."),
+    "bngain": ("hpreact = bngain * bnraw + bnbias: bngain (1, 200) multiplies every row of bnraw (n, 200); "
+               "dbngain has bngain's shape (1, 200).",
+               "The local derivative is bnraw, and the upstream gradient is dhpreact = (1 - h²) ⊙ dh, with "
+               "dh = dlogits W2ᵀ.",
+               "bnraw times dhpreact, element by element (n, 200), then a sum over the batch (dimension 0) that "
+               "keeps that dimension: (1, 200), bngain's shape."),
+    "bnbias": ("hpreact = bngain * bnraw + bnbias: bnbias (1, 200) is added to every row; dbnbias has its shape "
+               "(1, 200).",
+               "The local derivative of an added bias is 1, and the upstream gradient is dhpreact = (1 - h²) ⊙ dh.",
+               "dhpreact (n, 200) summed over the batch (dimension 0), keeping that dimension: (1, 200)."),
+}
+
+
 def _given_demb(setup: MakemoreSetup) -> dict:
     """The gradient Exercise 4 hands the learner for the embedding's backward: autograd's demb."""
     return {"demb": autograd_gradients(setup.params, setup.Xb, setup.Yb, torch.float32, forward)["emb"]}
@@ -69,7 +113,7 @@ def exercise4(setup: MakemoreSetup) -> Exercise:
     """One step's gradients for all 7 parameters, and the embedding backward given demb."""
     references = _references(setup, PARAMETER_NAMES, forward_pass=forward)
     return TrainingExercise("Exercise 4: your backward, ready to train", references, given=_given_demb(setup),
-                            batch_size=setup.batch_size, lesson=LESSON, setup=setup)
+                            batch_size=setup.batch_size, lesson=LESSON, setup=setup, hints=HINTS)
 
 
 class TrainingExercise(Exercise):
