@@ -1,4 +1,4 @@
-"""Notebook conventions for pytest + nbval (see README, "For maintainers").
+"""Notebook conventions for pytest + nbval (see docs/maintainers.md).
 
 Graded test cells carry the `raises-exception` tag so that JupyterLab's "Run All" goes on past a
 failing check. The tag would also make nbval accept any exception, so here we decide instead:

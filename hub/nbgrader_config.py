@@ -13,5 +13,5 @@ import os
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "backprop-ninja"
-# nbgrader's usual shared exchange; it must exist, writable by every user (README, "Where to run it").
+# nbgrader's usual shared exchange; it must exist, writable by every user (docs/instructors.md, "JupyterHub").
 c.Exchange.root = os.environ.get("BACKPROP_NINJA_EXCHANGE") or "/usr/local/share/nbgrader/exchange"
