@@ -20,7 +20,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab instructor test e2e mutate lessons install-line grade validate bench bench-grade train venv clean
+.PHONY: lab instructor test e2e mutate dist lessons install-line grade validate bench bench-grade train venv clean
 
 venv: $(STAMP)
 
@@ -67,8 +67,22 @@ $(MUTATE_STAMP): $(STAMP) requirements-mutate.txt
 mutate: $(MUTATE_STAMP)
 	$(RUN) python bench/mutate.py
 
-# The course moved (pyproject.toml's [project.urls] Repository): rewrite every lesson's install line,
-# then run `make lessons`.
+# The sdist and the wheel a release publishes (.github/workflows/release.yml builds them the same way),
+# from SOURCE into DIST_DIR; `build` is installed on first use (requirements-build.txt).
+# BUILD_ARGS e.g. "--no-isolation": build with this venv's setuptools instead of downloading it.
+SOURCE     ?= .
+DIST_DIR   ?= dist
+BUILD_ARGS ?=
+BUILD_STAMP := $(VENV)/.installed-build
+$(BUILD_STAMP): $(STAMP) requirements-build.txt
+	$(BIN)/python -m pip install --quiet -r requirements-build.txt
+	touch $(BUILD_STAMP)
+
+dist: $(BUILD_STAMP)
+	$(RUN) python -m build $(BUILD_ARGS) --outdir "$(abspath $(DIST_DIR))" "$(SOURCE)"
+
+# The lessons' first cell says how to install the checker (checker/grading/install_line.py): after
+# changing what it says, rewrite it in every solution notebook, then run `make lessons`.
 install-line: $(STAMP)
 	$(RUN) python -m checker.grading.install_line .
 
@@ -77,7 +91,7 @@ lessons: $(STAMP)
 		--CourseDirectory.release_directory="$(RELEASE_DIR)" \
 		--CourseDirectory.db_url="$(GRADEBOOK)" "*"
 
-# Autogrades submitted/<student>/<lesson>/, writes feedback/ and grades.csv (see README).
+# Autogrades submitted/<student>/<lesson>/, writes feedback/ and grades.csv (see docs/instructors.md).
 # COURSE is the nbgrader course folder (this one by default); GRADE_ARGS e.g. "--jobs 2".
 COURSE     ?= .
 GRADE_ARGS ?=
@@ -103,4 +117,4 @@ train: $(STAMP)
 	$(RUN) python bench/full_training.py full_training.ipynb
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis mutants
+	rm -rf $(VENV) .pytest_cache .hypothesis mutants dist

@@ -1,4 +1,4 @@
-"""Notebook conventions for pytest + nbval (see README, "For maintainers").
+"""Notebook conventions for pytest + nbval (see docs/maintainers.md).
 
 Every code cell after a lesson's first carries the `raises-exception` tag, so that JupyterLab's
 "Run All" goes on past a failing check or an answer cell that raises. The tag would also make nbval

@@ -17,5 +17,5 @@ c.CourseDirectory.course_id = "backprop-ninja"
 # course cell, not a graded one (the repository's nbgrader_config.py says more).
 c.Validator.validate_all = True
 os.environ["BACKPROP_NINJA_VALIDATE_ALL"] = "1"  # the kernel's cue (checker/environment.py)
-# nbgrader's usual shared exchange; it must exist, writable by every user (README, "Where to run it").
+# nbgrader's usual shared exchange; it must exist, writable by every user (docs/instructors.md, "JupyterHub").
 c.Exchange.root = os.environ.get("BACKPROP_NINJA_EXCHANGE") or "/usr/local/share/nbgrader/exchange"

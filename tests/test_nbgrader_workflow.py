@@ -1,7 +1,7 @@
 """An instructor's and two students' path through nbgrader's own commands, as its documentation
 tells it, on a copy of the course with a local exchange: generate, release, fetch, submit, collect,
 autograde, feedback both ways, export. The scores are `make grade`'s, and neither CSV overwrites
-the other. Students run nbgrader as the README has them on JupyterHub: no `--course`, no
+the other. Students run nbgrader as docs/instructors.md has them on JupyterHub: no `--course`, no
 `--Exchange.root`; the students' config the repository ships (hub/nbgrader_config.py) sits in their
 Jupyter config path, as an administrator installs it, and BACKPROP_NINJA_EXCHANGE names the exchange."""
 

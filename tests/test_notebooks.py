@@ -1,14 +1,13 @@
 """The notebook conventions every lesson follows, and that lessons/ is what `make lessons` generates."""
 
 import json
-import tomllib
 
 import pytest
 
+from checker.grading.install_line import install_block, install_command, message
 from course import LESSONS, ROOT, SOLUTIONS, nbgrader_meta, notebooks, read, run
 
 SOURCES = notebooks(SOLUTIONS)
-REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 
 
 def test_there_are_lessons():
@@ -21,9 +20,8 @@ def test_solution_follows_the_conventions(relpath):
     # any Python 3 kernel with the checker runs a lesson; grading and nbval name the course kernel
     assert nb.metadata.kernelspec.name == "python3"
     first_code = next(c for c in nb.cells if c.cell_type == "code").source
-    assert first_code.startswith("try:\n    import checker") and \
-        f'%pip install "backprop-ninja-checker @ git+{REPOSITORY}"' in first_code, \
-        "the first code cell must say how to install the checker, with pyproject.toml's Repository URL"
+    assert first_code.startswith(install_block()), \
+        "the first code cell must say how to install the checker, as `make install-line` writes it"
     graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
     answers = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
     assert graded and answers
@@ -44,8 +42,25 @@ def test_solution_follows_the_conventions(relpath):
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
 
 
-def test_the_readme_installs_the_checker_from_the_same_repository():
-    assert f'%pip install "backprop-ninja-checker @ git+{REPOSITORY}"' in (ROOT / "README.md").read_text()
+@pytest.mark.parametrize("on_pypi", [False, True], ids=["from a clone", "from PyPI"])
+def test_the_install_block_says_its_sentence_and_nothing_else(on_pypi):
+    """Both the sentence of today and the one for after the first release (`ON_PYPI`) are valid code."""
+    block = install_block(on_pypi).replace("import checker ", "import checker_not_installed ")
+    with pytest.raises(Exception) as raised:
+        exec(block, {})
+    assert type(raised.value).__name__ == "CheckerMissing" and str(raised.value) == "".join(message(on_pypi))
+    assert install_command(on_pypi) in str(raised.value) and "OWNER" not in block
+
+
+def test_the_readme_installs_the_checker_as_the_lessons_say():
+    assert install_command() in (ROOT / "README.md").read_text()
+
+
+def test_no_placeholder_is_left_where_a_learner_or_pypi_reads():
+    """The course once said `git+https://github.com/OWNER/...`, an address nobody could install from."""
+    places = [ROOT / "README.md", ROOT / "pyproject.toml", *(ROOT / "docs").glob("*.md"),
+              *(SOLUTIONS / p for p in SOURCES), *LESSONS.glob("*/*.ipynb")]
+    assert [str(p.relative_to(ROOT)) for p in places if "OWNER" in p.read_text()] == []
 
 
 def test_lessons_are_what_make_lessons_generates(tmp_path):

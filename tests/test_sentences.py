@@ -1,6 +1,6 @@
 """What the learner reads, word for word: each sentence `compare` and `diagnose` can give, on inputs
 made of exactly representable numbers so that every boundary is hit exactly. `make mutate` checks
-that a changed word, number or boundary fails here (README, "For maintainers")."""
+that a changed word, number or boundary fails here (docs/maintainers.md, "Tests")."""
 
 import pytest
 import torch

@@ -37,7 +37,7 @@ RED_TEAM_SCORES = {
     # hold (`getattr(self, 'layer' + str(i))` is innocent), so it is listed for review, its score standing
     "a04_getattr_default": (26, "for review"),
     # numerical differentiation through the learner's own copy of the loss, not the lesson's forward
-    # pass: ordinary tensor code, not seen (README, "What it cannot stop")
+    # pass: ordinary tensor code, not seen (docs/instructors.md, "What it cannot stop")
     "a04_numdiff": (6, "graded"),
     "a06_numdiff": (4, "graded"),
     # Exercise 4's backward copied from lesson 07's own FastStep source: help the lesson itself shows

@@ -1,16 +1,20 @@
-"""The checker as a learner's hub or Colab gets it: a wheel, installed outside the repository with
-its runtime dependencies only, running lessons under a plain `python3` kernel.
+"""The checker as a release publishes it and a learner's hub or Colab gets it: an sdist and a wheel,
+the wheel installed outside the repository with its runtime dependencies only, running lessons under
+a plain `python3` kernel.
 
-The wheel is built from a copy of what a clone holds (as `pip install <git URL>` builds it), put in
-a fresh virtual environment under a temporary folder, and three lessons of different kinds (Exercise
-1, lesson 2's class checks, the capstone), with the reference answers typed in, run there from
-another temporary folder: every check passes, and the data comes from inside the installed package.
+Both are built by `make dist` (python -m build, as the release workflow runs it: the sdist first,
+then the wheel from the sdist, so a file the sdist lacks fails here) from a copy of what a clone
+holds. The sdist holds the package, its templates and data/; the wheel holds the package, its
+templates and the data inside it. The wheel is put in a fresh virtual environment under a temporary
+folder, where `import checker` works, and three lessons of different kinds (Exercise 1, lesson 2's
+class checks, the capstone), with the reference answers typed in, run there from another temporary
+folder: every check passes, and the data comes from inside the installed package.
 
 Installing torch and the rest into a new environment takes 25-40 s here (the whole test then about
-40 s; about 15 s with them cached, on the 2-core machine), so the dependencies
-are installed once per set of requirements into a cache folder (keyed on the wheel's own
-Requires-Dist, requirements.txt's pins and the Python version) and the fresh environment reaches
-them through a .pth file. The environment still holds nothing but the wheel, what pip resolved from
+40 s; about 15 s with them cached, on the 2-core machine; building the sdist and the wheel, about
+3 s more), so the dependencies are installed once per set of requirements into a cache folder
+(keyed on the wheel's own Requires-Dist, requirements.txt's pins and the Python version) and the
+fresh environment reaches them through a .pth file. The environment still holds nothing but the wheel, what pip resolved from
 the wheel's metadata, and ipykernel; nothing of the repository or its venv is on its path.
 """
 
@@ -21,16 +25,19 @@ import re
 import shutil
 import sys
 import sysconfig
+import tarfile
 import time
 import zipfile
 from pathlib import Path
 
 import nbformat
+import pytest
 import torch
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from checker.grading.install_line import message
 from course import LESSONS, ROOT, SOLUTIONS, nbgrader_meta, read, run, solutions_by_id, with_answers
 
 LESSONS_RUN = ["04_makemore_atomic_backprop", "02_scalar_autograd_engine", "08_capstone_autograd_function"]
@@ -38,8 +45,8 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "back
 STALE_AFTER_S = 24 * 3600  # cached folders unused this long are removed
 
 
-def build_wheel(folder: Path) -> Path:
-    """The wheel pip builds from a clone: only the files git would hold (tracked or to be added)."""
+def build(folder: Path) -> tuple[Path, Path]:
+    """The sdist and the wheel `make dist` builds from a clone: only the files git would hold (tracked or to be added)."""
     listed = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout.split("\0")
     clone = folder / "clone"
     for name in filter(None, listed):
@@ -47,10 +54,15 @@ def build_wheel(folder: Path) -> Path:
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, clone / name)
     # No build isolation: the repository's venv already has setuptools, so no download per run.
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(folder / "dist"),
-        str(clone), cwd=folder)
+    run("make", "-s", "dist", f"SOURCE={clone}", f"DIST_DIR={folder / 'dist'}", "BUILD_ARGS=--no-isolation")
+    [sdist] = (folder / "dist").glob("backprop_ninja_checker-*.tar.gz")
     [wheel] = (folder / "dist").glob("backprop_ninja_checker-*.whl")
-    return wheel
+    return sdist, wheel
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("build"))
 
 
 def requirements_of(wheel: Path) -> list[str]:
@@ -112,11 +124,36 @@ def errors(notebook) -> list[str]:
             for out in cell.get("outputs", []) if out.output_type == "error"]
 
 
-def test_the_wheel_runs_the_lessons_outside_the_repository(tmp_path):
-    wheel = build_wheel(tmp_path / "build")
-    with zipfile.ZipFile(wheel) as archive:  # the package's data is the repository's data/, byte for byte
-        for path in sorted((ROOT / "data").iterdir()):
+def test_the_sdist_holds_what_the_wheel_is_built_from(built):
+    sdist, _ = built
+    with tarfile.open(sdist) as archive:
+        top = sdist.name.removesuffix(".tar.gz")
+        names = {name.removeprefix(f"{top}/") for name in archive.getnames()}
+    python_files = {str(p.relative_to(ROOT)) for p in (ROOT / "checker").rglob("*.py")}
+    templates = {str(p.relative_to(ROOT)) for p in (ROOT / "checker" / "grading" / "templates").rglob("*.j2")}
+    data = {str(p.relative_to(ROOT)) for p in (ROOT / "data").iterdir()}
+    assert templates and data
+    missing = (python_files | templates | data | {"setup.py", "pyproject.toml", "MANIFEST.in", "PKG-INFO"}) - names
+    assert not missing, f"the sdist lacks {sorted(missing)}"
+
+
+def test_the_wheel_holds_the_package_its_data_and_its_templates(built):
+    _, wheel = built
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for path in sorted((ROOT / "data").iterdir()):  # the package's data is the repository's data/, byte for byte
             assert archive.read(f"checker/course_data/{path.name}") == path.read_bytes(), f"{path.name} differs"
+        # the feedback page's templates, package data that `make grade` needs outside a clone too
+        for path in sorted((ROOT / "checker" / "grading" / "templates").rglob("*.j2")):
+            name = str(path.relative_to(ROOT))
+            assert archive.read(name) == path.read_bytes(), f"{name} differs"
+    python_files = {str(p.relative_to(ROOT)) for p in (ROOT / "checker").rglob("*.py")}
+    assert python_files - names == set()
+    assert not {n for n in names if n.startswith(("tests/", "solutions/", "lessons/", "data/"))}
+
+
+def test_the_wheel_runs_the_lessons_outside_the_repository(tmp_path, built):
+    _, wheel = built
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", str(venv))
@@ -126,14 +163,20 @@ def test_the_wheel_runs_the_lessons_outside_the_repository(tmp_path):
     learner = tmp_path / "learner"
     learner.mkdir()
 
-    # Before the checker is installed, the first cell says how to install it, in one sentence.
+    # Before the checker is installed, the first cell says how to install it, in one sentence; a plain
+    # install from the same kernel (as its `%pip install`, with a pip from outside: this venv has none)
+    # and the cell run again, without a restart, works, as the sentence promises.
     first = next(c for c in read(LESSONS / LESSONS_RUN[0] / "makemore_atomic_backprop.ipynb").cells if c.cell_type == "code")
-    notebook = execute(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(first.source)]), venv, learner)
+    install = (f"import subprocess, sys\nsubprocess.run([{sys.executable!r}, '-m', 'pip', '--python', sys.executable, "
+               f"'install', '--quiet', '--no-deps', {str(wheel)!r}], check=True)")
+    cells = [nbformat.v4.new_code_cell(first.source), nbformat.v4.new_code_cell(install), nbformat.v4.new_code_cell(first.source)]
+    notebook = execute(nbformat.v4.new_notebook(cells=cells), venv, learner)
     [shown] = notebook.cells[0].outputs
     assert shown.output_type == "error" and len(shown.traceback) == 1, shown
-    assert shown.traceback[0].startswith("This kernel does not have the course's checker: run %pip install ")
+    assert shown.traceback == ["".join(message())]
+    assert errors(notebook) == ["cell 0: CheckerMissing: " + "".join(message())]
+    assert "training examples, a batch of n = 32" in json.dumps(notebook.cells[2].outputs)
 
-    run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", str(wheel))
     run(sys.executable, "-m", "pip", "--python", python, "check")  # every runtime dependency is there
     found = run(python, "-c", "import checker; print(checker.data_path('names.txt'))", cwd=learner,
                 env=kernel_environment(venv)).stdout.strip()

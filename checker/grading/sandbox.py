@@ -20,7 +20,7 @@ ones). Standard library only: it runs before anything else is imported.
               root's home), which Landlock narrows
     limits    memory (address space), size of a file written, number of processes, no core dumps
 
-What it cannot express is said in the README (reading the grader's home folder, processes as root).
+What it cannot express is said in docs/instructors.md (reading the grader's home folder, processes as root).
 The policy travels in the kernel's environment (POLICY_ENV_VAR), set by CourseExecute.
 """
 
