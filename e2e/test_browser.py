@@ -1,10 +1,12 @@
 """The student's path in a real browser: `make lab`'s JupyterLab in headless Chromium runs lessons
 and shows the checker's HTML reports. Run with `make e2e` (needs Debian's chromium package).
 
-Four copies of Exercise 1 are opened in a temporary folder (the course's own notebooks are never
-written to): the blank lesson, the instructor's solution, the solution with one slip at the end, and
-the lesson answered with one slip early on (the steps after it right given it). Each is
-run with JupyterLab's own "Run All Cells" menu item. A feedback page `make grade` wrote is opened
+Copies of Exercise 1 are opened in a temporary folder (the course's own notebooks are never
+written to): the blank lesson, the instructor's solution, the solution with one slip at the end,
+the lesson answered with one slip early on (the steps after it right given it), the keepdim trap
+(a sum without keepdim=True, and the right step after it), an answer cell that raises, and a
+learner asking for hints three times and a fourth. Each is run with JupyterLab's own "Run All
+Cells" menu item. A feedback page `make grade` wrote is opened
 from disk with the network off: its maths renders. Screenshots go to e2e/screenshots/.
 """
 
@@ -72,11 +74,34 @@ def lab(tmp_path_factory):
                "answer_dbndiff2": "dbndiff2 = (1.0/n)*torch.ones_like(bndiff2) * dbnvar  # a slip"}
     nbformat.write(with_answers(nbformat.read(ROOT / "lessons" / NOTEBOOK, as_version=4), answers),
                    folder / "early_slip.ipynb")
+    for name, notebook in learner_notebooks().items():
+        nbformat.write(notebook, folder / name)
     settings = work / "settings"
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
     yield from serve("lab", work, [f"LAB_DIR={folder}"], {"JUPYTERLAB_SETTINGS_DIR": str(settings)})
+
+
+def answered(replace: dict):
+    """The released lesson answered with the solutions, `replace` (grade_id: code) typed instead."""
+    answers = {**solutions_by_id(ROOT / "solutions" / NOTEBOOK), **replace}
+    return with_answers(nbformat.read(ROOT / "lessons" / NOTEBOOK, as_version=4), answers)
+
+
+def learner_notebooks() -> dict:
+    """The keepdim trap; an answer cell that raises (its placeholder deleted, as learners do); hints
+    asked for four times, in cells added under dh's answer cell."""
+    raising = answered({})
+    for cell in raising.cells:
+        if nbgrader_meta(cell).get("grade_id") == "answer_dh":
+            cell.source = "dh = dlogits @ W2  # a shape error"
+    hints = nbformat.read(ROOT / "lessons" / NOTEBOOK, as_version=4)
+    at = next(i for i, c in enumerate(hints.cells) if nbgrader_meta(c).get("grade_id") == "answer_dh")
+    for _ in range(4):
+        hints.cells.insert(at + 1, nbformat.v4.new_code_cell('ex.hint("dh")'))
+    return {"keepdim.ipynb": answered({"answer_dcounts_sum_inv": "dcounts_sum_inv = (counts * dprobs).sum(1)"}),
+            "raising.ipynb": raising, "hints.ipynb": hints}
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +257,55 @@ def test_steps_right_given_an_earlier_slip_are_told_apart(browser, lab):
     cell = notebook.locator(".jp-CodeCell", has=notebook.page.locator("text=ex.check(\"dbndiff\", dbndiff)"))
     expect(cell.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
     shoot(board, "early_slip_scoreboard.png")
+    page.close()
+
+
+def test_the_keepdim_trap_is_wrong_and_the_next_step_names_it(browser, lab):
+    """A sum without keepdim=True is (32,) where (32, 1) is meant: it would broadcast along the wrong
+    axis, so it is wrong (with the fix), and the right step after it points back at it."""
+    page, notebook = run_all_cells(browser, lab, "keepdim.ipynb")
+    board = scoreboard(notebook)
+    trap = row(board, "dcounts_sum_inv")
+    expect(trap).to_contain_text("✗ wrong")
+    expect(trap).to_contain_text("broadcast differently")
+    expect(trap).to_contain_text("keepdim=True")
+    after = row(board, "dcounts_sum")
+    expect(after).to_contain_text("dcounts_sum_inv")
+    expect(after).to_contain_text("fix dcounts_sum_inv first")
+    expect(after).not_to_contain_text("✓ correct")
+    shoot(board, "keepdim_scoreboard.png")
+    page.close()
+
+
+def test_run_all_goes_on_past_an_answer_cell_that_raises(browser, lab):
+    """`dh = dlogits @ W2` raises: Run All still reaches the scoreboard (run_all_cells waits for every
+    prompt to be numbered), and dh's check says in one sentence what the answer cell raised."""
+    page, notebook = run_all_cells(browser, lab, "raising.ipynb")
+    check = notebook.locator(".jp-CodeCell", has=page.locator("text=ex.check(\"dh\", dh)"))
+    error = check.locator("[data-mime-type='application/vnd.jupyter.stderr']")
+    expect(error).to_contain_text("dh is not defined, because your answer cell above raised RuntimeError: "
+                                  "mat1 and mat2 shapes cannot be multiplied (32x27 and 64x27)")
+    expect(error).not_to_contain_text("Traceback")
+    board = scoreboard(notebook)
+    expect(board.locator("caption")).to_contain_text(f"/{GRADIENTS} correct")
+    expect(row(board, "dW2")).to_contain_text("✓ correct")  # the steps that do not need dh are checked
+    shoot(check, "raising_check.png")
+    shoot(board, "raising_scoreboard.png")
+    page.close()
+
+
+def test_three_hints_one_more_each_time_then_the_last_hint_says_so(browser, lab):
+    page, notebook = run_all_cells(browser, lab, "hints.ipynb")
+    shown = notebook.locator(".backprop-ninja-hint")
+    expect(shown).to_have_count(4)
+    for level in (1, 2, 3):
+        expect(shown.nth(level - 1)).to_contain_text(f"Hint {level} of 3 for dh")
+    expect(shown.nth(3)).to_contain_text("That was the last hint for dh")
+    for level in range(3):
+        expect(shown.nth(level)).not_to_contain_text("___")  # a structure, never a blanked answer line
+    shoot(notebook.locator(".jp-CodeCell", has=shown.first).first, "hint_1.png")
+    shoot(notebook.locator(".jp-CodeCell", has=shown.nth(2)).first, "hint_3.png")
+    shoot(notebook.locator(".jp-CodeCell", has=shown.nth(3)).first, "hint_last.png")
     page.close()
 
 

@@ -94,7 +94,7 @@ def reordered():
 
 
 NOT_THIS_LESSON = ("makemore_fused_cross_entropy.ipynb is not lesson 05_makemore_fused_cross_entropy's notebook "
-                   "(it holds 2 of the lesson's 10 cells, and looks like lesson 04_makemore_atomic_backprop's): "
+                   "(it holds 3 of the lesson's 10 cells, and looks like lesson 04_makemore_atomic_backprop's): "
                    "hand in the notebook of lessons/05_makemore_fused_cross_entropy/, with your answers in it.")
 GRADED_FROM = "was graded from the lesson's own cells: "
 SUBMISSIONS = {
