@@ -53,7 +53,7 @@ _BADGE = {
     Status.CARRIED: ("#5d4037", "#fff3c4"),
     Status.WRONG: ("#b71c1c", "#ffcdd2"),
     Status.NOT_DONE: ("#424242", "#e0e0e0"),
-    Status.INVALID: ("#e65100", "#ffe0b2"),
+    Status.INVALID: ("#4a148c", "#e1bee7"),  # purple: not the amber of CARRIED nor the red of WRONG
 }
 
 

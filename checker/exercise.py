@@ -178,9 +178,11 @@ class Exercise:
             return replace(check, reason=check.reason + f". It is not right given your {yours_upstream} either: "
                                                          f"this step itself needs fixing")
         first = self._first_wrong(name)
+        # exact/approx/maxdiff stay measured against autograd's own gradient, which this differs from
+        how = "bit for bit" if given.exact else "within float32 rounding"
         return replace(check, status=Status.CARRIED, reason=(
-            f"right given your {yours_upstream}: this is autograd's own step from "
-            f"{'it' if len(wrong) == 1 else 'them'} ({given.reason}). It differs from autograd only because "
+            f"right given your {yours_upstream}: it is what autograd's own step makes of "
+            f"{'it' if len(wrong) == 1 else 'them'}, {how}. It differs from autograd only because "
             f"d{first}, earlier in the backward pass, is wrong: fix d{first}, then check the steps after it again"))
 
     def _degenerate(self, name: str, yours, given: Reference) -> bool:
@@ -270,8 +272,8 @@ class Exercise:
             return
         shown = self._hints_shown.get(name, 0)
         if shown >= len(levels):
-            print(f"That was the last hint for d{name}: the answer itself is yours to write. "
-                  f"ex.preview(\"d{name}\", d{name}) tries an answer without counting it.")
+            show(Hint(f"d{name}", None, len(levels), f"the answer itself is yours to write. "
+                                                      f"`ex.preview(\"d{name}\", d{name})` tries an answer without counting it."))
             return
         self._hints_shown[name] = shown + 1
         show(Hint(f"d{name}", shown + 1, len(levels), levels[shown]))

@@ -3,6 +3,8 @@
 Everything is written to stdout: in an nbgrader test cell any stderr output costs the points.
 """
 
+from dataclasses import replace
+
 import torch
 
 from .check import Check, Status, checks_html, checks_text, prose_html
@@ -68,14 +70,25 @@ class Scoreboard:
         every verdict is judged against a float64 truth computed by that same PyTorch."""
         return f"references computed by PyTorch {torch.__version__}"
 
+    def rows(self) -> list[Check]:
+        """The checks as the board shows them: a step right given earlier answers says why in full
+        on the first such row; the rows after it keep the first sentence (the check cell has it all)."""
+        rows, told = [], False
+        for check in self.checks:
+            if check.status is Status.CARRIED and told:
+                check = replace(check, reason=check.reason.split(". ")[0] + " (see the first such row).")
+            told = told or check.status is Status.CARRIED
+            rows.append(check)
+        return rows
+
     def __str__(self):
-        return f"{self.headline()}  ({self.computed_by()})\n" + checks_text(self.checks, self.measured)
+        return f"{self.headline()}  ({self.computed_by()})\n" + checks_text(self.rows(), self.measured)
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))
 
     def _repr_html_(self):
-        return checks_html(self.checks, caption=self.headline(), note=self.computed_by(), measured=self.measured)
+        return checks_html(self.rows(), caption=self.headline(), note=self.computed_by(), measured=self.measured)
 
 
 def validated(board: "Scoreboard") -> "Scoreboard":
@@ -100,12 +113,14 @@ def summaries(*exercises) -> None:
 
 
 class Hint:
-    """One level of a hint, as `ex.hint("dX")` shows it."""
+    """One level of a hint, as `ex.hint("dX")` shows it; `level` None once the last was shown."""
 
-    def __init__(self, label: str, level: int, levels: int, text: str):
+    def __init__(self, label: str, level: int | None, levels: int, text: str):
         self.label, self.level, self.levels, self.text = label, level, levels, text
 
     def __str__(self):
+        if self.level is None:
+            return f"That was the last hint for {self.label}: {self.text}"
         more = "" if self.level == self.levels else f" (call ex.hint(\"{self.label}\") again for the next)"
         return f"Hint {self.level} of {self.levels} for {self.label}{more}: {self.text}"
 
@@ -113,10 +128,14 @@ class Hint:
         printer.text(str(self))
 
     def _repr_html_(self):
-        more = "" if self.level == self.levels else " · run it again for the next"
+        text = self.text
+        if self.level is None:  # asked once more after the last level
+            title, more, text = f"That was the last hint for <code>{self.label}</code>", "", text[:1].upper() + text[1:]
+        else:
+            title = f"Hint {self.level} of {self.levels} for <code>{self.label}</code>"
+            more = "" if self.level == self.levels else " · run it again for the next"
         return (f'<div class="backprop-ninja-hint" style="border-left:4px solid #f9a825;padding:4px 10px;'
-                f'text-align:left"><b>Hint {self.level} of {self.levels} for <code>{self.label}</code></b>'
-                f'<span style="opacity:0.7">{more}</span><br>{prose_html(self.text)}</div>')
+                f'text-align:left"><b>{title}</b><span style="opacity:0.7">{more}</span><br>{prose_html(text)}</div>')
 
 
 def source(function):

@@ -324,3 +324,21 @@ def test_lesson_1s_hints_use_the_lessons_own_names_and_are_true(factory, labels,
     assert capsys.readouterr().out.strip().endswith(
         "e is used in one line of the forward pass: `m = 2 * e`. So de is a single number, like e: the gradient of "
         "what that line computes (dm) times the line's local gradient with respect to e.")
+
+
+@pytest.mark.parametrize("dx", [6 * torch.tensor(2.3), float(6 * torch.tensor(2.3)), None, "six"], ids=repr)
+def test_lesson_1_prints_the_numerical_derivative_and_yours_alike(dx, capsys):
+    """The cell under the first answer prints both numbers in one format, so an equal answer looks
+    equal (6 significant digits, as float32 holds them: not 13.800000 beside 13.799999237060547),
+    and anything else in one line."""
+    from course import SOLUTIONS, nbgrader_meta, read
+
+    nb = read(SOLUTIONS / "01_chain_rule_building_blocks" / "chain_rule_building_blocks.ipynb")
+    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "code_006")
+    exec(cell.source, {"x": torch.tensor(2.3), "dx": dx, "torch": torch})
+    numerical, yours = capsys.readouterr().out.splitlines()
+    assert numerical.endswith("= 13.8")
+    if isinstance(dx, (float, torch.Tensor)):
+        assert yours.endswith("= 13.8") and len(yours) == len(numerical), (numerical, yours)
+    else:
+        assert yours in ("yours: not done yet", "yours: 'six', which is not one number")

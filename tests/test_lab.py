@@ -3,12 +3,14 @@
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from course import ENV, ROOT
 
@@ -75,6 +77,11 @@ def test_make_lab_serves_the_lessons_on_loopback_with_a_token(tmp_path):
         status, specs = get(f"{url}/api/kernelspecs?token={token}")
         assert {"python3", "backprop-ninja"} <= set(specs["kernelspecs"])  # the lessons', grading's
         assert specs["kernelspecs"]["python3"]["spec"]["display_name"] == "Python 3 (ipykernel)", "not the venv's python3"
+        # the README: "in `make lab` both run this virtual environment's Python"
+        for name in ("python3", "backprop-ninja"):
+            program = specs["kernelspecs"][name]["spec"]["argv"][0]
+            found = shutil.which(program, path=f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
+            assert found and Path(found).parent == ROOT / ".venv" / "bin", (name, program, found)
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)

@@ -209,3 +209,22 @@ def test_a_known_slip_is_named_up_to_the_allowance_itself():
     slip = 3 * W
     assert diagnose(moved(slip, (2, 2), by=ALLOWED).float(), W, ALLOWED, N, {"the slip": slip}) == "the slip"
     assert diagnose(moved(slip, (2, 2), by=2 * ALLOWED).float(), W, ALLOWED, N, {"the slip": slip}) != "the slip"
+
+
+def test_every_verdict_has_a_badge_of_its_own_colour():
+    """The badges differ in hue, not only in shade: "cannot check" is not the amber of "right given
+    earlier answers", nor the red of "wrong" (NOT_DONE is the grey one)."""
+    import colorsys
+
+    from checker.check import _BADGE
+
+    def hue(colour):
+        r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        return colorsys.rgb_to_hls(r, g, b)[0] * 360
+
+    coloured = {status: hue(bg) for status, (_, bg) in _BADGE.items() if status is not Status.NOT_DONE}
+    for a in coloured:
+        for b in coloured:
+            if a is not b:
+                gap = abs(coloured[a] - coloured[b])
+                assert min(gap, 360 - gap) >= 30, (a, b, coloured)
