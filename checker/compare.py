@@ -47,7 +47,9 @@ def compare(label: str, yours, expected: torch.Tensor, truth: torch.Tensor | Non
         return problem
     note = ""
     if yours.shape != expected.shape and not _broadcasts_alike(yours.shape, expected.shape):
-        return _broadcasts_differently(label, yours, expected, truth, of, n)
+        return _wrong_shape(label, yours, expected, truth, of, n, alike=False)
+    if yours.shape != expected.shape and not allow_keepdim:
+        return _wrong_shape(label, yours, expected, truth, of, n, alike=True)
     if yours.shape != expected.shape:
         note = (f". Note: {label} has shape {_shape(yours)} but {of} has shape {_shape(expected)}; "
                 f"{_keepdim_fix(yours.shape, expected.shape)} so the gradient has its tensor's shape.")
@@ -63,17 +65,18 @@ def _broadcasts_alike(yours: torch.Size, expected: torch.Size) -> bool:
     return extra > 0 and tuple(expected) == (1,) * extra + tuple(yours)
 
 
-def _broadcasts_differently(label, yours, expected, truth, of, n) -> Check:
-    """The same values with size-1 dimensions moved, added or dropped so that the answer broadcasts
-    differently from its tensor (a (32,) for a (32, 1)): wrong, whatever its values."""
+def _wrong_shape(label, yours, expected, truth, of, n, alike: bool) -> Check:
+    """The same values with size-1 dimensions moved, added or dropped: wrong, whatever its values.
+    Either it broadcasts differently from its tensor (a (32,) for a (32, 1)), or, where the exercise
+    does not allow it (allow_keepdim), alike ((64,) for a (1, 64))."""
     values = _compare_values(label, yours.detach().reshape(expected.shape), expected, truth, "", {}, n)
     said = "its values are right, only the shape is wrong" if values.passed else f"its values are wrong too: {values.reason}"
     if len(yours.shape) == len(expected.shape):
         fix = f"its size-1 dimensions are in other places: reshape it to {_shape(expected)}"
     else:
         fix = _keepdim_fix(yours.shape, expected.shape)
-    reason = (f"{label} has shape {_shape(yours)}, but {of} has shape {_shape(expected)}, and the two broadcast "
-              f"differently: {_broadcast_example(label, of, yours.shape, expected.shape)}; {fix} ({said})")
+    how = ":" if alike else f", and the two broadcast differently: {_broadcast_example(label, of, yours.shape, expected.shape)};"
+    reason = f"{label} has shape {_shape(yours)}, but {of} has shape {_shape(expected)}{how} {fix} ({said})"
     # not bit-identical nor close in torch.testing's sense (it refuses different shapes); maxdiff is
     # measured with the shape put right
     return replace(values, status=Status.WRONG, reason=reason, exact=False, approx=False,
@@ -178,7 +181,8 @@ def _input_problem(label, yours, expected, of, allow_keepdim) -> Check | None:
         return invalid(f"{label} has dtype {yours.dtype}, but {of} is {expected.dtype}; compute it "
                        f"from the forward tensors (they are {expected.dtype}) or convert it with "
                        f"{label}.to({expected.dtype}).")
-    if yours.shape != expected.shape and not (allow_keepdim and _same_but_size1(yours.shape, expected.shape)):
+    # the same values with size-1 dimensions added or dropped are judged, in compare(): a wrong shape
+    if yours.shape != expected.shape and not _same_but_size1(yours.shape, expected.shape):
         return invalid(f"{label} has shape {_shape(yours)}, but {of} has shape {_shape(expected)}: "
                        f"{_shape_hint(yours.shape, expected.shape)}")
     if yours.requires_grad:

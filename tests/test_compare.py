@@ -174,7 +174,6 @@ def test_not_a_tensor(value, says, expected, truth):
 
 @pytest.mark.parametrize("shape, says", [
     ((27, 32), "the dimensions are swapped"),
-    ((32, 27, 1), "drop the extra size-1 dimension"),
     ((5,), "a gradient always has the shape of the tensor it belongs to"),
 ])
 def test_wrong_shape_names_both_shapes(shape, says, expected, truth):
@@ -184,10 +183,16 @@ def test_wrong_shape_names_both_shapes(shape, says, expected, truth):
     assert says in check.reason
 
 
-def test_missing_keepdim_is_refused_by_default(expected, truth):
-    check = compare("dbnmeani", torch.zeros(27), expected[:1], truth[:1])
-    assert check.status is Status.INVALID
-    assert "(27,), but bnmeani has shape (1, 27): keep the summed dimension with keepdim=True" in check.reason
+def test_a_size_1_dimension_added_or_dropped_is_wrong_by_default(expected, truth):
+    """Without allow_keepdim (every exercise but Exercise 1) a shape that differs by size-1
+    dimensions is a wrong answer, named with its fix, even when it broadcasts alike."""
+    check = compare("dbnmeani", expected[:1].reshape(27).clone(), expected[:1], truth[:1])
+    assert check.status is Status.WRONG and not check.passed
+    assert check.reason == ("dbnmeani has shape (27,), but bnmeani has shape (1, 27): keep the summed dimension "
+                            "with keepdim=True (its values are right, only the shape is wrong)")
+    extra = compare("dlogits", torch.zeros(32, 27, 1), expected, truth)
+    assert extra.status is Status.WRONG and "drop the extra size-1 dimension" in extra.reason
+    assert "its values are wrong too" in extra.reason
 
 
 def test_missing_sum_over_a_broadcast_dimension(expected, truth):
@@ -230,7 +235,9 @@ def test_still_requires_grad(expected, truth):
 def test_bad_input_is_checked_before_values(expected, truth):
     """Shape is reported even when the values would also be wrong, and never broadcast."""
     check = compare("dbnmeani", torch.full((27,), 9.0), expected[:1], truth[:1])
-    assert check.status is Status.INVALID and check.maxdiff is None
+    assert check.status is Status.WRONG and "keepdim=True (its values are wrong too" in check.reason
+    other = compare("dbnmeani", torch.full((26,), 9.0), expected[:1], truth[:1])
+    assert other.status is Status.INVALID and other.maxdiff is None
 
 
 def test_the_html_report_shows_code_spans_as_code_and_escapes_the_rest():

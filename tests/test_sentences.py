@@ -26,10 +26,12 @@ def grid(*shape, seed=0):
 T = grid(32, 27)
 SHAPE_SENTENCES = [
     # (yours, expected, compare's keyword arguments, the whole sentence)
-    (torch.zeros(1, 27), torch.zeros(27, 1), {}, "dx has shape (1, 27), but x has shape (27, 1): drop the extra "
-     "size-1 dimension (sum with keepdim=False, or .squeeze())."),
+    # size-1 dimensions added, dropped or moved: a wrong answer, with the fix, in every exercise
+    (torch.zeros(1, 27), torch.zeros(27, 1), {}, "dx has shape (1, 27), but x has shape (27, 1), and the two broadcast "
+     "differently: times a tensor of x's shape (27, 1), dx gives shape (27, 27), not (27, 1); its size-1 dimensions are "
+     "in other places: reshape it to (27, 1) (its values are right, only the shape is wrong)"),
     (torch.zeros(27), torch.zeros(1, 27), {}, "dx has shape (27,), but x has shape (1, 27): keep the summed dimension "
-     "with keepdim=True."),
+     "with keepdim=True (its values are right, only the shape is wrong)"),
     (torch.zeros(27, 32), torch.zeros(32, 27), {}, "dx has shape (27, 32), but x has shape (32, 27): the dimensions are "
      "swapped; check the order of the matrix product or transpose it."),
     (torch.zeros(32, 27), torch.zeros(1, 27), {}, "dx has shape (32, 27), but x has shape (1, 27): the forward pass "
