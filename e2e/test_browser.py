@@ -4,8 +4,8 @@ and shows the checker's HTML reports. Run with `make e2e` (needs Debian's chromi
 Copies of Exercise 1 are opened in a temporary folder (the course's own notebooks are never
 written to): the blank lesson, the instructor's solution, the solution with one slip at the end,
 the lesson answered with one slip early on (the steps after it right given it), the keepdim trap
-(a sum without keepdim=True, and the right step after it), an answer cell that raises, and a
-learner asking for hints three times and a fourth. Each is run with JupyterLab's own "Run All
+(a sum without keepdim=True, and the right step after it), and an answer cell that raises, under
+which the learner asks for hints three times and a fourth. Each is run with JupyterLab's own "Run All
 Cells" menu item. A feedback page `make grade` wrote is opened
 from disk with the network off: its maths renders. Screenshots go to e2e/screenshots/.
 """
@@ -90,18 +90,15 @@ def answered(replace: dict):
 
 
 def learner_notebooks() -> dict:
-    """The keepdim trap; an answer cell that raises (its placeholder deleted, as learners do); hints
-    asked for four times, in cells added under dh's answer cell."""
+    """The keepdim trap; an answer cell that raises (its placeholder deleted, as learners do), under
+    which the learner, stuck, asks for dh's hint four times in cells of their own."""
     raising = answered({})
-    for cell in raising.cells:
-        if nbgrader_meta(cell).get("grade_id") == "answer_dh":
-            cell.source = "dh = dlogits @ W2  # a shape error"
-    hints = nbformat.read(ROOT / "lessons" / NOTEBOOK, as_version=4)
-    at = next(i for i, c in enumerate(hints.cells) if nbgrader_meta(c).get("grade_id") == "answer_dh")
+    at = next(i for i, c in enumerate(raising.cells) if nbgrader_meta(c).get("grade_id") == "answer_dh")
+    raising.cells[at].source = "dh = dlogits @ W2  # a shape error"
     for _ in range(4):
-        hints.cells.insert(at + 1, nbformat.v4.new_code_cell('ex.hint("dh")'))
+        raising.cells.insert(at + 1, nbformat.v4.new_code_cell('ex.hint("dh")'))
     return {"keepdim.ipynb": answered({"answer_dcounts_sum_inv": "dcounts_sum_inv = (counts * dprobs).sum(1)"}),
-            "raising.ipynb": raising, "hints.ipynb": hints}
+            "raising.ipynb": raising}
 
 
 @pytest.fixture(scope="module")
@@ -277,10 +274,18 @@ def test_the_keepdim_trap_is_wrong_and_the_next_step_names_it(browser, lab):
     page.close()
 
 
-def test_run_all_goes_on_past_an_answer_cell_that_raises(browser, lab):
+@pytest.fixture(scope="module")
+def raising(browser, lab):
+    """raising.ipynb after Run All, for the two tests below."""
+    page, notebook = run_all_cells(browser, lab, "raising.ipynb")
+    yield page, notebook
+    page.close()
+
+
+def test_run_all_goes_on_past_an_answer_cell_that_raises(raising):
     """`dh = dlogits @ W2` raises: Run All still reaches the scoreboard (run_all_cells waits for every
     prompt to be numbered), and dh's check says in one sentence what the answer cell raised."""
-    page, notebook = run_all_cells(browser, lab, "raising.ipynb")
+    page, notebook = raising
     check = notebook.locator(".jp-CodeCell", has=page.locator("text=ex.check(\"dh\", dh)"))
     error = check.locator("[data-mime-type='application/vnd.jupyter.stderr']")
     expect(error).to_contain_text("dh is not defined, because your answer cell above raised RuntimeError: "
@@ -291,11 +296,10 @@ def test_run_all_goes_on_past_an_answer_cell_that_raises(browser, lab):
     expect(row(board, "dW2")).to_contain_text("✓ correct")  # the steps that do not need dh are checked
     shoot(check, "raising_check.png")
     shoot(board, "raising_scoreboard.png")
-    page.close()
 
 
-def test_three_hints_one_more_each_time_then_the_last_hint_says_so(browser, lab):
-    page, notebook = run_all_cells(browser, lab, "hints.ipynb")
+def test_three_hints_one_more_each_time_then_the_last_hint_says_so(raising):
+    page, notebook = raising
     shown = notebook.locator(".backprop-ninja-hint")
     expect(shown).to_have_count(4)
     for level in (1, 2, 3):
@@ -305,7 +309,6 @@ def test_three_hints_one_more_each_time_then_the_last_hint_says_so(browser, lab)
         expect(shown.nth(level)).not_to_contain_text("___")  # a structure, never a blanked answer line
     for index, name in ((0, "hint_1.png"), (2, "hint_3.png"), (3, "hint_last.png")):
         shoot(shown.nth(index), name)
-    page.close()
 
 
 def test_the_students_lab_shows_no_instructor_tools(browser, lab):
