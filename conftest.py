@@ -52,7 +52,24 @@ def _fails_only_as_not_done(item):
     item.runtest = run
 
 
+# The longest test files first, so that with --dist loadfile (each worker takes the next file when it
+# is free) neither worker is left running a long file alone at the end. The shared graded class
+# (tests/graded_class.py) is graded by the first file that asks: one such file leads, the long
+# files that do not need the class follow, so the other worker has work while the class is graded,
+# and the class's other files come after them. Measured with --durations=0 (30 November 2026).
+LONGEST_FIRST = ("test_verdicts_in_grader.py", "test_run_faults.py", "test_nbgrader_workflow.py", "test_run_all.py",
+                 "test_rules.py", "test_guard.py", "test_wheel.py", "test_sandbox.py", "test_carried_forward.py",
+                 "test_grade_e2e.py", "test_grading_integrity.py", "test_edited_notebooks.py",
+                 "test_code_answers_e2e.py")
+
+
+def _longest_first(item) -> int:
+    name = item.path.name
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_longest_first)  # stable: a notebook's cells keep their order
     for item in items:
         if getattr(item, "cell", None) is not None:
             item.options["check_exception"] = False  # the tag is for JupyterLab, not a licence to raise
