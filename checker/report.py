@@ -95,9 +95,17 @@ def validated(board: "Scoreboard") -> "Scoreboard":
     """`board`, or, while nbgrader validates, CheckFailed naming every step not yet right, one line
     each: Validate lists the cells that failed, and the scoreboard is the one that says it all (the
     checks themselves do not raise then)."""
-    if validating() and isinstance(board, Scoreboard) and board.correct < board.total:
-        raise CheckFailed(board.not_yet_right())
+    failing = _failing(board)
+    if failing:
+        raise CheckFailed(failing)
     return board
+
+
+def _failing(board) -> str | None:
+    """What Validate should list for `board` (a Scoreboard, or the grader's placeholder), or None."""
+    if validating() and isinstance(board, Scoreboard) and board.correct < board.total:
+        return board.not_yet_right()
+    return None
 
 
 def summaries(*exercises) -> None:
@@ -107,9 +115,9 @@ def summaries(*exercises) -> None:
     boards = [exercise.scoreboard() for exercise in exercises]
     for board in boards:
         display(board)
-    wrong = [board.not_yet_right() for board in boards if isinstance(board, Scoreboard) and board.correct < board.total]
-    if validating() and wrong:
-        raise CheckFailed("\n".join(wrong))
+    failing = [text for text in map(_failing, boards) if text]
+    if failing:
+        raise CheckFailed("\n".join(failing))
 
 
 class Hint:
