@@ -102,9 +102,13 @@ grade: $(STAMP)
 validate: $(STAMP)
 	$(RUN) python -m checker.grading.validate "$(NB)"
 
-# Times one Exercise 4 training step three ways; the last three lines are machine-readable.
+# Times one Exercise 4 training step three ways, then the lesson's training loop in steps per second
+# quiet and beside a busy neighbour; each part's last lines are machine-readable. RECORD=1 writes
+# the loop's figures into bench/measured.json, which the README quotes.
+RECORD ?=
 bench: $(STAMP)
 	$(RUN) python bench/training_step.py
+	$(RUN) python bench/training_loop.py $(if $(RECORD),--record)
 
 # Times `make grade` on N full Exercise 1 submissions in a scratch course; prints its figures.
 N    ?= 100
@@ -112,9 +116,11 @@ JOBS ?= 2
 bench-grade: $(STAMP)
 	$(RUN) python bench/grading.py $(N) --jobs $(JOBS)
 
-# Runs the Exercise 4 solution in full mode (200,000 steps) and reports losses and times.
+# Runs the Exercise 4 solution in full mode (200,000 steps) and reports losses and times;
+# NEIGHBOUR=1 keeps one core busy meanwhile, RECORD=1 writes the figures into bench/measured.json.
+NEIGHBOUR ?=
 train: $(STAMP)
-	$(RUN) python bench/full_training.py full_training.ipynb
+	$(RUN) python bench/full_training.py full_training.ipynb $(if $(NEIGHBOUR),--neighbour) $(if $(RECORD),--record)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis mutants dist

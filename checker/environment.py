@@ -57,3 +57,12 @@ def fast_mode() -> bool:
     """True when `BACKPROP_NINJA_FAST` is set to anything but '' or '0' (train briefly, for CI), and
     while nbgrader validates (grading trains briefly too)."""
     return os.environ.get(FAST_ENV_VAR, "").strip() not in ("", "0") or nbgrader_validating()
+
+
+def use_one_thread() -> None:
+    """PyTorch on one intra-op thread, unless OMP_NUM_THREADS says otherwise. The course's tensors are
+    tiny: a second thread mostly waits for the first, and when another program keeps a core busy it
+    waits for a turn on it, making each step many times slower (`make bench` measures it). A learner
+    can undo it with `torch.set_num_threads(n)`."""
+    if not os.environ.get("OMP_NUM_THREADS", "").strip():
+        torch.set_num_threads(1)

@@ -551,6 +551,7 @@ def python_of(source: str) -> str:
         return source
 
 
+@functools.lru_cache(maxsize=1024)  # every check scans the kernel's history again; nothing edits a tree
 def parse(source: str) -> ast.AST | None:
     try:
         return ast.parse(source)  # plain Python is run as it is (and keeps its line numbers)
@@ -588,8 +589,16 @@ def findings(course: list[str], candidates: list[str], lesson: str | None, answe
     source is a course cell's is the course's. The one scan behind grading and the learner's checks."""
     known = _course_sources(tuple(course))
     learner = [(i, s) for i, s in enumerate(candidates) if s.strip() and s.strip() not in known]
-    rule, names = rule_for(lesson), namespace(course, [s for _, s in learner])
-    return [(i, f) for i, s in learner for f in scan_code(s, rule, names, i in answer_cells)]
+    found = _learner_findings(tuple(course), tuple(s for _, s in learner), lesson,
+                              frozenset(k for k, (i, _) in enumerate(learner) if i in answer_cells))
+    return [(learner[k][0], f) for k, f in found]
+
+
+@functools.lru_cache(maxsize=16)  # a check cell adds only a course cell: the learner's cells are as before
+def _learner_findings(course: tuple, learner: tuple, lesson: str | None, answer_positions: frozenset) -> tuple:
+    """(position in `learner`, finding) for every finding in the learner's cells."""
+    rule, names = rule_for(lesson), namespace(list(course), list(learner))
+    return tuple((k, f) for k, s in enumerate(learner) for f in scan_code(s, rule, names, k in answer_positions))
 
 
 def offenses(course: list[str], candidates: list[str], lesson: str | None) -> list[tuple[int, Finding]]:
