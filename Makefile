@@ -20,7 +20,7 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab instructor test e2e mutate dist lessons install-line grade validate bench bench-grade train venv clean
+.PHONY: lab instructor test e2e mutate dist lessons install-line grade report validate bench bench-grade train venv clean
 
 venv: $(STAMP)
 
@@ -97,6 +97,11 @@ COURSE     ?= .
 GRADE_ARGS ?=
 grade: $(STAMP)
 	cd "$(COURSE)" && export $(RUN) && exec python -m checker.grading $(GRADE_ARGS)  # exec: make's own child, which stops when make is killed
+
+# What the class got wrong (report/index.html, report/checks.csv) and grades for Canvas
+# (grades_canvas.csv), from the last grading run in COURSE; make grade writes them too.
+report: $(STAMP)
+	cd "$(COURSE)" && export $(RUN) && exec python -m checker.grading.class_report
 
 # A student's check before handing in: make validate NB=lessons/<lesson>/<notebook>.ipynb
 validate: $(STAMP)

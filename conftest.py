@@ -52,24 +52,29 @@ def _fails_only_as_not_done(item):
     item.runtest = run
 
 
-# The longest test files first, so that with --dist loadfile (each worker takes the next file when it
-# is free) neither worker is left running a long file alone at the end. The shared graded class
-# (tests/graded_class.py) is graded by the first file that asks: one such file leads, the long
-# files that do not need the class follow, so the other worker has work while the class is graded,
-# and the class's other files come after them. Measured with --durations=0 (30 November 2026).
-LONGEST_FIRST = ("test_verdicts_in_grader.py", "test_run_faults.py", "test_nbgrader_workflow.py", "test_run_all.py",
-                 "test_rules.py", "test_guard.py", "test_wheel.py", "test_sandbox.py", "test_carried_forward.py",
-                 "test_grade_e2e.py", "test_grading_integrity.py", "test_edited_notebooks.py",
-                 "test_code_answers_e2e.py")
+# The order in which the two xdist workers take test files (--dist loadfile, and
+# --no-loadscope-reorder in pytest.ini, without which xdist puts the files with the most tests
+# first, whatever this order says). The shared graded class (tests/graded_class.py) is graded by
+# the first file that asks, which leads; every file that does not need the class comes next,
+# longest first, so the other worker has work for as long as the class is graded; the class's
+# other files come last, when it is ready. Measured with --durations=0 (30 November 2026).
+CLASS_LEADER = "test_verdicts_in_grader.py"
+LONGEST_FIRST = ("test_run_faults.py", "test_nbgrader_workflow.py", "test_run_all.py", "test_training_step.py",
+                 "test_rules.py", "test_guard.py", "test_wheel.py", "test_sandbox.py")
 
 
-def _longest_first(item) -> int:
+def _file_order(item, class_files: set) -> tuple:
     name = item.path.name
-    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+    if name == CLASS_LEADER:
+        return (0, 0)
+    if item.path in class_files:
+        return (2, 0)
+    return (1, LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST))
 
 
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=_longest_first)  # stable: a notebook's cells keep their order
+    class_files = {item.path for item in items if "graded_class" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: _file_order(item, class_files))  # stable: a notebook's cells keep their order
     for item in items:
         if getattr(item, "cell", None) is not None:
             item.options["check_exception"] = False  # the tag is for JupyterLab, not a licence to raise

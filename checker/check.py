@@ -31,6 +31,7 @@ class Check:
     your_error: float | None = None  # largest |yours - float64 truth|
     pytorch_error: float | None = None  # largest |PyTorch float32 autograd - float64 truth|
     details: str = ""  # torch.testing's mismatch report, for wrong answers
+    mistake: str = ""  # a wrong answer's mistake, in words alike for every learner (diagnose.mistake_name)
 
     @property
     def passed(self) -> bool:

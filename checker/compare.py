@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .check import Check, Status
-from .diagnose import diagnose
+from .diagnose import NO_KNOWN_MISTAKE, SIZE_ONE_DIMENSIONS, diagnose, mistake_name
 
 # An answer may be this many times further from the float64 truth than PyTorch's own float32 result...
 TIMES_PYTORCH_ERROR = 10.0
@@ -80,7 +80,8 @@ def _wrong_shape(label, yours, expected, truth, of, n, alike: bool) -> Check:
     # not bit-identical nor close in torch.testing's sense (it refuses different shapes); maxdiff is
     # measured with the shape put right
     return replace(values, status=Status.WRONG, reason=reason, exact=False, approx=False,
-                   details=f"shape {_shape(yours)}, expected {_shape(expected)}")
+                   details=f"shape {_shape(yours)}, expected {_shape(expected)}",
+                   mistake=SIZE_ONE_DIMENSIONS)
 
 
 def _broadcast_example(label: str, of: str, yours: torch.Size, expected: torch.Size) -> str:
@@ -136,6 +137,7 @@ def _compare_values(label, yours, expected, truth, note, mistakes, n) -> Check:
     hint = diagnose(yours, truth, allowed, n, mistakes)
     if hint:
         reason += f"; {hint}"
+    measured["mistake"] = mistake_name(hint, mistakes) or NO_KNOWN_MISTAKE
     if approx:
         reason += (f"; that is inside torch.testing's absolute tolerance, but {your_error / allowed:.0f}× "
                    f"more than float32 rounding explains ({errors})")

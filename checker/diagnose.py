@@ -8,6 +8,11 @@ tensor that slip would produce.
 
 import torch
 
+# Mistakes named by what kind of wrong they are, not by a hint's words (see mistake_name).
+SOME_VALUES_WRONG = "only some of its values are wrong"
+SIZE_ONE_DIMENSIONS = "its size-1 dimensions differ from the tensor's (keepdim)"
+NO_KNOWN_MISTAKE = "it does not match autograd (no known mistake fits)"
+
 # How close "the same up to a factor" must be, relative to the answer's size.
 FIT_TOLERANCE = 1e-4
 # Rows or elements listed in a hint before "and N more".
@@ -86,3 +91,17 @@ def _where_wrong(yours, truth, allowed) -> str:
     where = [tuple(int(i) for i in index) for index in wrong.nonzero()[:MAX_LISTED]]
     more = f" and {count - MAX_LISTED} more" if count > MAX_LISTED else ""
     return f"{count} of its {total} values are wrong, at {', '.join(map(str, where))}{more}; the rest are right"
+
+
+def mistake_name(hint: str, mistakes: dict) -> str:
+    """The mistake a hint names, in words that are the same for every learner and seed, so a class's
+    mistakes can be counted: a catalogued slip is its hint; a recognised factor is what the hint
+    says after its colon ("did you forget the 1/n from the mean?"); another rule's hint is what it
+    says before its colon ("it equals the right gradient transposed"); some values wrong is "only
+    some of its values are wrong". '' when there is no hint."""
+    if not hint or hint in mistakes:
+        return hint
+    if hint.endswith("the rest are right"):
+        return SOME_VALUES_WRONG
+    before, _, after = hint.partition(": ")
+    return after if before.startswith("it is the right gradient") and after else before

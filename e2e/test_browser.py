@@ -7,7 +7,8 @@ the lesson answered with one slip early on (the steps after it right given it), 
 (a sum without keepdim=True, and the right step after it), and an answer cell that raises, under
 which the learner asks for hints three times and a fourth. Each is run with JupyterLab's own "Run All
 Cells" menu item. A feedback page `make grade` wrote is opened
-from disk with the network off: its maths renders. Screenshots go to e2e/screenshots/.
+from disk with the network off: its maths renders; so is the class report it wrote, with its
+pictures. Screenshots go to e2e/screenshots/.
 """
 
 import json
@@ -346,12 +347,17 @@ FEEDBACK_LESSON = "01_chain_rule_building_blocks/chain_rule_building_blocks.ipyn
 
 @pytest.fixture(scope="module")
 def feedback_page(tmp_path_factory):
-    """The feedback page `make grade` writes for lesson 1 answered in full, in a scratch course."""
+    """The feedback page `make grade` writes for lesson 1 answered in full, in a scratch course of
+    three students: alice answered in full, bob with dg doubled, carol handed in the blank lesson."""
     from checker.grading.run import scratch_course
 
-    answered = with_answers(nbformat.read(ROOT / "lessons" / FEEDBACK_LESSON, as_version=4),
-                            solutions_by_id(ROOT / "solutions" / FEEDBACK_LESSON))
-    course = scratch_course(tmp_path_factory.mktemp("course"), {("alice", FEEDBACK_LESSON): answered})
+    lesson = lambda: nbformat.read(ROOT / "lessons" / FEEDBACK_LESSON, as_version=4)  # noqa: E731
+    solutions = solutions_by_id(ROOT / "solutions" / FEEDBACK_LESSON)
+    slipped = {**solutions, "answer_graph": solutions["answer_graph"].replace("dg = q ", "dg = 2 * q ", 1)}
+    course = scratch_course(tmp_path_factory.mktemp("course"), {
+        ("alice", FEEDBACK_LESSON): with_answers(lesson(), solutions),
+        ("bob", FEEDBACK_LESSON): with_answers(lesson(), slipped),
+        ("carol", FEEDBACK_LESSON): lesson()})
     done = subprocess.run(["make", "-s", "grade", f"COURSE={course}", "GRADE_ARGS=--jobs 1"], cwd=ROOT,
                           env=tool_environment(), capture_output=True, text=True)
     page = course / "feedback" / "alice" / FEEDBACK_LESSON.replace(".ipynb", ".html")
@@ -378,4 +384,29 @@ def test_a_feedback_page_renders_its_maths_with_the_network_off(browser, feedbac
     assert "$" not in prose, "raw $...$ left in the derivations"
     assert asked == [], f"the page asked the network for {asked}"
     shoot(page.locator(".text_cell_render", has=page.locator("mjx-container")).nth(1), "feedback_maths.png")
+    page.close()
+
+
+def test_the_class_report_shows_its_pictures_with_the_network_off(browser, feedback_page):
+    """`make grade` wrote report/index.html for the three students: its tables, the mistake bob made,
+    and its pictures, drawn into the page, open from disk with no network."""
+    report = feedback_page.parents[3] / "report" / "index.html"
+    assert report.is_file(), "make grade wrote no class report"
+    page = browser.new_page()
+    asked = []
+    def offline(route):
+        if not route.request.url.startswith(("file:", "data:")):
+            asked.append(route.request.url)
+            return route.abort("internetdisconnected")
+        return route.continue_()
+    page.route("**/*", offline)
+    page.goto(report.as_uri())
+    pictures = page.locator("img")
+    assert pictures.count() == 3  # scores, top mistakes, students × checks
+    widths = pictures.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+    assert all(w > 200 for w in widths), widths
+    text = page.inner_text("body")
+    assert "check dg" in text and "a contribution counted twice, or an extra factor 2" in text  # bob's mistake, named
+    assert asked == [], f"the page asked the network for {asked}"
+    shoot(page.locator("body"), "class_report.png")
     page.close()

@@ -31,7 +31,8 @@ PLAIN_CONTRIBUTORS = ("test_edited_notebooks", "test_grading_integrity", "test_v
 GRADE_ARGS = "--jobs 2 --cell-timeout 20"  # the class's one endless loop waits this long (a right cell stopped by it would lose points, and its test would say so)
 SEPARATOR = "--"
 # what grading itself writes outside autograded/ and feedback/
-GRADING_WRITES = ("gradebook.db", "grades.csv", ".grading_secret", ".grading.lock")
+GRADING_WRITES = ("gradebook.db", "grades.csv", "grades_canvas.csv", ".grading_secret", ".grading.lock",
+                  "report", "report/index.html", "report/checks.csv")
 
 
 def prefix(module_name: str) -> str:

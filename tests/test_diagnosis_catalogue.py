@@ -86,6 +86,25 @@ def test_each_mistake_gets_its_hint(lesson, exercise, label, wrong, hint):
     assert hint in check.reason, check.reason
 
 
+@pytest.mark.parametrize("exercise, label, wrong, hint", CATALOGUE,
+                         ids=[f"{e}-{g}-{i}" for i, (e, g, *_) in enumerate(CATALOGUE)])
+def test_each_mistake_has_a_name_the_same_for_every_learner(lesson, exercise, label, wrong, hint):
+    """What the class report counts (Check.mistake): no numbers of this batch in it, and the hint's
+    own words, so two learners with one slip are counted together."""
+    check = lesson[exercise].result(label, wrong(lesson))
+    if check.status is not Status.WRONG:  # a shape it cannot check: the report counts it as such
+        assert check.status is Status.INVALID and check.mistake == ""
+        return
+    import re
+
+    from checker.diagnose import NO_KNOWN_MISTAKE, SIZE_ONE_DIMENSIONS, SOME_VALUES_WRONG
+
+    named = (SOME_VALUES_WRONG, SIZE_ONE_DIMENSIONS, NO_KNOWN_MISTAKE)
+    assert check.mistake and (check.mistake in check.reason or check.mistake in named), (check.mistake, check.reason)
+    n = str(lesson[exercise].batch_size)
+    assert not re.search(rf"\d\.\d|\b({n}|{int(n) - 1})\b|index|rows? \d", check.mistake), check.mistake
+
+
 def test_every_known_slip_of_the_exercises_is_in_the_catalogue(lesson):
     """Each slip an exercise knows by name (a forgotten branch, Bessel's n-1) gets its hint for a
     wrong answer of the catalogue: a slip added without a catalogue entry fails here."""

@@ -53,11 +53,34 @@ def inline_mathjax(_cdn_url=None) -> str:
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbgrader's feedback page, with MathJax itself where the template left its placeholder."""
+    """nbgrader's feedback page, with MathJax itself where the template left its placeholder, and its
+    table of contents naming each check ("check dlogprobs") where nbgrader's says "Test cell"."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         output, resources = super().from_notebook_node(nb, resources, **kw)
-        return output.replace(f"<script>{MATHJAX_PLACEHOLDER}</script>", f"<script>{_mathjax_script()}</script>", 1), resources
+        output = output.replace(f"<script>{MATHJAX_PLACEHOLDER}</script>", f"<script>{_mathjax_script()}</script>", 1)
+        return name_the_checks(output, nb), resources
+
+
+def check_names(nb) -> dict:
+    """{grade_id: "check <name>"} for every graded test cell: the name the grader judged it by
+    (judge.py's verdicts), else the grade_id without its `check_` (the course's cells are named so)."""
+    import html
+
+    judged = {v.get("grade_id"): v.get("check") for v in nb.metadata.get("backprop_ninja", {}).get("verdicts", [])}
+    names = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and meta.get("grade_id"):
+            grade_id = meta["grade_id"]
+            names[grade_id] = "check " + html.escape(judged.get(grade_id) or grade_id.removeprefix("check_"))
+    return names
+
+
+def name_the_checks(page: str, nb) -> str:
+    for grade_id, name in check_names(nb).items():
+        page = page.replace(f'<a href="#{grade_id}">Test cell</a>', f'<a href="#{grade_id}">{name}</a>', 1)
+    return page
 
 
 class OmitHiddenTests(ClearHiddenTests):

@@ -91,6 +91,18 @@ def _fresh(exercise):
     return fresh
 
 
+# Where the verdicts go: the notebook's metadata, beside what ApplyRules decides (preprocessors.py).
+VERDICTS_KEY = ("backprop_ninja", "verdicts")
+
+
+def verdict_record(index: int, cell, exercise: str, check: Check) -> dict:
+    """One graded check cell's verdict, as the class report reads it: which cell, which exercise and
+    check, the status (a Status name), the reason and the mistake."""
+    return {"cell": index, "grade_id": cell.metadata.get("nbgrader", {}).get("grade_id", ""), "exercise": exercise,
+            "check": check.label, "status": check.status.name.lower(), "reason": check.reason,
+            "mistake": check.mistake if check.status is Status.WRONG else ""}
+
+
 class Unreadable:
     """An answer output the grader cannot read back: not one a hidden test wrote."""
 
@@ -118,10 +130,12 @@ class JudgeAnswers(NbGraderPreprocessor):
         course = resources.get("backprop_ninja", {})
         seed, fast = course.get("seed"), course.get("fast", True)
         if seed is None:  # the notebook did not run under CourseExecute: nothing of ours to judge
+            nb.metadata.get(VERDICTS_KEY[0], {}).pop(VERDICTS_KEY[1], None)  # nor verdicts it brought along
             return nb, resources
         exercises: dict = {}
         history: list[str] = []
-        for cell in nb.cells:
+        verdicts = []  # what the class report counts (class_report.py): this run's own judgement
+        for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             history.append(learner_code.as_python(cell.source))  # once a cell: every later check reads it
@@ -130,8 +144,11 @@ class JudgeAnswers(NbGraderPreprocessor):
             if utils.is_grade(cell):
                 call = HIDDEN_CALL.search(cell.source)
                 if call and judged_in_grader(call.group(1)):
-                    kept = self._judge(call.group(1), call.group(2), answers, kept, exercises, seed, fast, history)
+                    kept, check = self._judge(call.group(1), call.group(2), answers, kept, exercises, seed, fast, history)
+                    verdicts.append(verdict_record(index, cell, call.group(1), check))
             cell.outputs = [self._scoreboard(o, exercises, seed, fast) for o in kept]
+        # written whole, over anything a submission brought under this name
+        nb.metadata.setdefault(VERDICTS_KEY[0], NotebookNode())[VERDICTS_KEY[1]] = verdicts
         return nb, resources
 
     def _exercise(self, key, exercises, seed, fast):
@@ -139,7 +156,7 @@ class JudgeAnswers(NbGraderPreprocessor):
             exercises[key] = build(key, seed, fast)
         return exercises[key]
 
-    def _judge(self, key, label, answers, kept, exercises, seed, fast, history) -> list:
+    def _judge(self, key, label, answers, kept, exercises, seed, fast, history) -> tuple[list, Check]:
         exercise = self._exercise(key, exercises, seed, fast)
         handed = [o["data"][ANSWER_MIME] for o in answers]
         mine = [h for h in handed if isinstance(h, dict) and h.get("exercise") == key and h.get("label") == label]
@@ -149,9 +166,10 @@ class JudgeAnswers(NbGraderPreprocessor):
                    for o in kept if o.get("output_type") in ("stream", "display_data")]
         if not mine:
             errors = [o for o in kept if o.get("output_type") == "error"]
-            return printed + errors + [_error(CHECK_FAILED, f"{label}: {NOT_HANDED_IN}")]
+            return (printed + errors + [_error(CHECK_FAILED, f"{label}: {NOT_HANDED_IN}")],
+                    Check(label, Status.NOT_DONE, NOT_HANDED_IN))
         if len(mine) > 1:  # the hidden test hands in once: another came from the learner's own code
-            return printed + [_error(CHECK_FAILED, f"{label}: {MORE_THAN_ONE}")]
+            return printed + [_error(CHECK_FAILED, f"{label}: {MORE_THAN_ONE}")], Check(label, Status.INVALID, MORE_THAN_ONE)
         try:
             answer = decode(mine[-1]["answer"])  # the hidden test's
         except Exception:  # not what a hidden test hands in: something else wrote it
@@ -169,10 +187,11 @@ class JudgeAnswers(NbGraderPreprocessor):
                                                         f"({type(error).__name__}: {error})"), None
         report = [_display(table or check)]
         if check.passed:
-            return report + printed
+            return report + printed, check
         if check.status is Status.CARRIED:
-            return report + printed + [_error(CARRIED, f"{check.label}: {check.reason}")]
-        return report + printed + [_error(CHECK_FAILED, f"{check.label} {_FAILURE_PHRASE[check.status]}: see the report above.")]
+            return report + printed + [_error(CARRIED, f"{check.label}: {check.reason}")], check
+        return (report + printed + [_error(CHECK_FAILED, f"{check.label} {_FAILURE_PHRASE[check.status]}: see the report above.")],
+                check)
 
     def _scoreboard(self, output, exercises, seed, fast):
         if SUMMARY_MIME not in output.get("data", {}):

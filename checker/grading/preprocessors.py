@@ -278,6 +278,9 @@ class ApplyRules(NbGraderPreprocessor):
             for cell in nb.cells[verdict.broke[0]:]:
                 if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
                     cell.outputs = [_error(FLAG, flag)]
+            for judged in nb.metadata.get(DECISIONS, {}).get("verdicts", []):  # judge.py's, for the class report
+                if judged["cell"] >= verdict.broke[0]:
+                    judged["flagged"] = True
         for index, grade_id, finding in verdict.review:
             nb.cells[index].setdefault("outputs", []).append(_review_note(f"{verdict.where(index, grade_id)} {finding}"))
         nb.metadata.setdefault(DECISIONS, NotebookNode()).update(

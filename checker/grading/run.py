@@ -575,7 +575,22 @@ def _grade(root: Path, args, todo: list, env: dict, settings: dict, started: flo
         elapsed = time.perf_counter() - started  # the whole run: set-up, grading, grades.csv
         print(f"Graded {len(todo)} submissions in {elapsed:.1f} s ({elapsed / len(todo):.1f} s each); "
               f"grades in {path.name}, feedback in feedback/." + (f" {len(missing)} missing." if missing else ""))
+        _write_class_report(root)
     return code
+
+
+def _write_class_report(root: Path) -> None:
+    """The class report and the Canvas grades (class_report.py), after the grades: a fault in them
+    costs the report, never a grade."""
+    from .class_report import CANVAS_FILE, write_report
+
+    try:
+        page = write_report(root)
+    except Exception as error:  # noqa: BLE001 (the grades are written; say what is missing)
+        print(f"The class report could not be written ({type(error).__name__}: {error}); the grades are in "
+              f"{GRADES_FILE}. Run make report to try again.")
+        return
+    print(f"Class report in {page.relative_to(root)}; grades for Canvas in {CANVAS_FILE}.")
 
 
 class GradebookLost(Exception):
