@@ -7,8 +7,8 @@ the lesson answered with one slip early on (the steps after it right given it), 
 (a sum without keepdim=True, and the right step after it), and an answer cell that raises, under
 which the learner asks for hints three times and a fourth. Each is run with JupyterLab's own "Run All
 Cells" menu item. A feedback page `make grade` wrote is opened
-from disk with the network off: its maths renders; so is the class report it wrote, with its
-pictures. Screenshots go to e2e/screenshots/.
+from disk with the network off: its maths renders; so is the class report of 30 made-up students
+built from the ones graded, with its pictures. Screenshots go to e2e/screenshots/.
 """
 
 import json
@@ -387,11 +387,35 @@ def test_a_feedback_page_renders_its_maths_with_the_network_off(browser, feedbac
     page.close()
 
 
-def test_the_class_report_shows_its_pictures_with_the_network_off(browser, feedback_page):
-    """`make grade` wrote report/index.html for the three students: its tables, the mistake bob made,
-    and its pictures, drawn into the page, open from disk with no network."""
-    report = feedback_page.parents[3] / "report" / "index.html"
-    assert report.is_file(), "make grade wrote no class report"
+@pytest.fixture(scope="module")
+def class_of_30(feedback_page, tmp_path_factory):
+    """A class of 30 made-up students, ten copies each of the three graded above (grades.csv rows and
+    autograded notebooks), and its report written by the real `make report`."""
+    import csv
+
+    graded = feedback_page.parents[3]
+    assert (graded / "report" / "index.html").is_file(), "make grade wrote no class report"
+    course = tmp_path_factory.mktemp("class-of-30")
+    with open(graded / "grades.csv", newline="") as f:
+        originals = list(csv.DictReader(f))
+    rows = []
+    for original in originals:
+        for number in range(10):
+            made_up = f"{original['student_id']}_{number + 1:02d}"
+            rows.append({**original, "student_id": made_up})
+            shutil.copytree(graded / "autograded" / original["student_id"], course / "autograded" / made_up)
+    with open(course / "grades.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    subprocess.run(["make", "-s", "report", f"COURSE={course}"], cwd=ROOT, env=tool_environment(), check=True,
+                   capture_output=True, text=True)
+    return course / "report" / "index.html"
+
+
+def test_the_class_report_shows_its_pictures_with_the_network_off(browser, class_of_30):
+    """The report of 30 students (ten finished, ten with dg doubled, ten blank) opens from disk with
+    no network: its tables, the mistake named, and its pictures, drawn into the page."""
     page = browser.new_page()
     asked = []
     def offline(route):
@@ -400,13 +424,16 @@ def test_the_class_report_shows_its_pictures_with_the_network_off(browser, feedb
             return route.abort("internetdisconnected")
         return route.continue_()
     page.route("**/*", offline)
-    page.goto(report.as_uri())
+    page.goto(class_of_30.as_uri())
     pictures = page.locator("img")
     assert pictures.count() == 3  # scores, top mistakes, students × checks
-    widths = pictures.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
-    assert all(w > 200 for w in widths), widths
+    sizes = pictures.evaluate_all("imgs => imgs.map(i => i.complete ? [i.naturalWidth, i.naturalHeight] : [0, 0])")
+    assert all(w > 200 for w, _ in sizes), sizes
+    assert sizes[2][1] > 400, sizes  # the heatmap has a row for each of the 30 students
     text = page.inner_text("body")
-    assert "check dg" in text and "a contribution counted twice, or an extra factor 2" in text  # bob's mistake, named
+    assert " ".join(text.split()).startswith("What the class got wrong 30 students, 1 lesson, 30 submissions graded.")
+    mistakes = page.locator("table", has_text="the grader's words")
+    assert "a contribution counted twice, or an extra factor 2\t10" in mistakes.inner_text()  # bob's ten copies
     assert asked == [], f"the page asked the network for {asked}"
     shoot(page.locator("body"), "class_report.png")
     page.close()
