@@ -52,6 +52,8 @@ def graded(graded_class):
             if name != "kernel_died"}
     for name, found in kept.items():
         assert len(found) == CHECKS, (name, len(found))
+    # the Formgrader shows each check cell by its grade_id, which names the gradient as the report does
+    assert [v["grade_id"] for v in kept["finished"]] == [f"check_{v['check']}" for v in kept["finished"]]
     assert kinds(kept["finished"]) == ["right"] * CHECKS
     assert kinds(kept["blank"]) == ["not done"] * CHECKS
     assert kinds(kept["half_done"]) == ["right"] * 13 + ["not done"] * 13
