@@ -23,25 +23,14 @@ import torch  # noqa: E402
 
 DEFAULT_THREADS = torch.get_num_threads()  # read before the checker sets one thread
 
-import torch.nn.functional as F  # noqa: E402
-
-from checker.grading.notebooks import solutions_by_id  # noqa: E402
 from checker.lessons import makemore, training  # noqa: E402
 
 from measured import record  # noqa: E402
 from neighbour import busy_neighbour  # noqa: E402
-from training_step import SOLUTION  # noqa: E402
+from training_step import solution_namespace  # noqa: E402
 
 STRETCH_SECONDS = 2.0  # one timed stretch; slow configurations run fewer steps in it
 ROUNDS = 3  # each figure is the best of this many stretches
-
-
-def solution_backward():
-    answers = solutions_by_id(SOLUTION)
-    namespace = {"torch": torch, "F": F}
-    for grade_id in ("answer_embedding_backward", "answer_backward"):
-        exec(answers[grade_id], namespace)
-    return namespace["backward"]
 
 
 def steps_per_second(step, batches: torch.Tensor) -> float:
@@ -57,7 +46,7 @@ def steps_per_second(step, batches: torch.Tensor) -> float:
 def main():
     setup = makemore.MakemoreSetup(n_hidden=training.N_HIDDEN)
     batches = torch.randint(0, setup.Xtr.shape[0], (20_000, setup.batch_size), generator=setup.generator)
-    backward = solution_backward()
+    backward = solution_namespace("answer_embedding_backward", "answer_backward")["backward"]
     torch.set_num_threads(1)
     started = time.perf_counter()
     compiled = training.TrainingStep(training.copy_parameters(setup.params), setup.Xtr, setup.Ytr, backward,

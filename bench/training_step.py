@@ -22,12 +22,18 @@ SOLUTION = Path(__file__).resolve().parent.parent / "solutions/07_makemore_train
 ROUNDS, BATCHES = 25, 100
 
 
-def lesson_backward_with_loop():
-    """The solution's backward, with the loop version of the embedding backward plugged in."""
+def solution_namespace(*grade_ids: str) -> dict:
+    """What the Exercise 4 solution's answer cells `grade_ids` define, run in that order."""
     answers = solutions_by_id(SOLUTION)
     namespace = {"torch": torch, "F": F}
-    for grade_id in ("answer_embedding_backward_loop", "answer_backward"):
+    for grade_id in grade_ids:
         exec(answers[grade_id], namespace)
+    return namespace
+
+
+def lesson_backward_with_loop():
+    """The solution's backward, with the loop version of the embedding backward plugged in."""
+    namespace = solution_namespace("answer_embedding_backward_loop", "answer_backward")
     namespace["embedding_backward"] = namespace["embedding_backward_loop"]
     return namespace["backward"]
 

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..diagnose import NO_KNOWN_MISTAKE
+from .judge import VERDICTS_KEY
+from .grades_csv import GRADED, GRADES_FILE
 
-GRADES_FILE = "grades.csv"
 REPORT_FOLDER = "report"
 CANVAS_FILE = "grades_canvas.csv"
-VERDICTS_KEY = ("backprop_ninja", "verdicts")  # judge.VERDICTS_KEY (not imported: that needs nbgrader)
-GRADED = ("graded", "flagged", "for review")
 
 # What the report counts for each check, in this order: the grader's status, or "flagged" when the
 # lesson's rules set the check to 0. The colours are the scoreboard's (checker/check.py).
@@ -186,22 +185,27 @@ def gradebook_names(course: Path) -> dict:
 
 # ------------------------------------------------------------------------------------------- pictures
 
-def _png(figure) -> str:
-    """A matplotlib figure as an <img> whose picture is inside the page."""
+def _pyplot():
+    """matplotlib's pyplot, drawing into memory (no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _png(figure) -> str:
+    """A matplotlib figure as an <img> whose picture is inside the page."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
+    _pyplot().close(figure)
     return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
 
 
 def heatmap(lesson: str, checks: list[CheckCounts], submissions: list[Submission]) -> str:
     """Students × checks, one colour per kind of verdict."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -222,16 +226,14 @@ def heatmap(lesson: str, checks: list[CheckCounts], submissions: list[Submission
     return _png(figure)
 
 
-def mistakes_chart(lesson: str, checks: list[CheckCounts]) -> str:
-    import matplotlib
+def top_mistakes(checks: list[CheckCounts]) -> list:
+    """[((check, mistake), students)], the TOP_MISTAKES most common of a lesson."""
+    return Counter({(c.check, m): n for c in checks for m, n in c.mistakes.items()}).most_common(TOP_MISTAKES)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    top = Counter({(c.check, m): n for c in checks for m, n in c.mistakes.items()}).most_common(TOP_MISTAKES)
-    if not top:
-        return ""
-    figure, axes = plt.subplots(figsize=(8, 0.4 * len(top) + 0.8))
+def mistakes_chart(lesson: str, top: list) -> str:
+    """A bar for each of `top` (top_mistakes)."""
+    figure, axes = _pyplot().subplots(figsize=(8, 0.4 * len(top) + 0.8))
     labels = [f"{check}: {_short(mistake, 70)}" for (check, mistake), _ in top][::-1]
     axes.barh(labels, [n for _, n in top][::-1], color=COLOURS["wrong"])
     axes.set_xlabel("students")
@@ -241,16 +243,11 @@ def mistakes_chart(lesson: str, checks: list[CheckCounts]) -> str:
 
 
 def histogram(lesson: str, submissions: list[Submission]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     scores = [s.score for s in submissions if s.lesson == lesson and s.status in GRADED and s.score is not None]
     top = max((s.max_score or 0.0 for s in submissions if s.lesson == lesson), default=0.0)
     if not scores:
         return ""
-    figure, axes = plt.subplots(figsize=(5, 2.2))
+    figure, axes = _pyplot().subplots(figsize=(5, 2.2))
     axes.hist(scores, bins=min(20, max(1, int(top) + 1)), range=(0, max(top, 1.0)), color="#5c6bc0")
     axes.set_xlabel(f"score (of {top:g})")
     axes.set_ylabel("students")
@@ -329,10 +326,10 @@ def page(submissions: list[Submission], counted: dict) -> str:
                  (c.mistakes.most_common(1) or [("", 0)])[0][0]] for c in checks]
         parts.append(_table("Per check: students with each verdict, and where each student first went wrong",
                             ["check", *KINDS, "first wrong here", "most common mistake"], rows))
-        top = Counter({(c.check, m): n for c in checks for m, n in c.mistakes.items()}).most_common(TOP_MISTAKES)
+        top = top_mistakes(checks)
         examples = {(c.check, m): c.examples[m] for c in checks for m in c.mistakes}
         if top:
-            parts.append(mistakes_chart(lesson, checks))
+            parts.append(mistakes_chart(lesson, top))
             parts.append(_table("The most common mistakes, with what the grader told one student (names left out)",
                                 ["check", "mistake", "students", "the grader's words"],
                                 [[check, mistake, n, _short(examples[check, mistake], 300)]

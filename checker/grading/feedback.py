@@ -67,7 +67,9 @@ def check_names(nb) -> dict:
     (judge.py's verdicts), else the grade_id without its `check_` (the course's cells are named so)."""
     import html
 
-    judged = {v.get("grade_id"): v.get("check") for v in nb.metadata.get("backprop_ninja", {}).get("verdicts", [])}
+    from .judge import VERDICTS_KEY
+
+    judged = {v.get("grade_id"): v.get("check") for v in nb.metadata.get(VERDICTS_KEY[0], {}).get(VERDICTS_KEY[1], [])}
     names = {}
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})

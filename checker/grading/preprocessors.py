@@ -40,6 +40,7 @@ from ..environment import GRADED_ENV_VAR, SEED_ENV_VAR
 from ..rules import flag_reason, judge, review_reasons
 from . import cgroups, guard, sandbox, seeds
 from .credit import credited_outputs
+from .judge import VERDICTS_KEY
 from .overrules import read_overrules
 from .verify import KEY_ENV_VAR
 from .warm_kernels import SandboxedKernelManager, WarmKernelManager
@@ -278,7 +279,7 @@ class ApplyRules(NbGraderPreprocessor):
             for cell in nb.cells[verdict.broke[0]:]:
                 if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
                     cell.outputs = [_error(FLAG, flag)]
-            for judged in nb.metadata.get(DECISIONS, {}).get("verdicts", []):  # judge.py's, for the class report
+            for judged in nb.metadata.get(VERDICTS_KEY[0], {}).get(VERDICTS_KEY[1], []):  # judge.py's, for the report
                 if judged["cell"] >= verdict.broke[0]:
                     judged["flagged"] = True
         for index, grade_id, finding in verdict.review:

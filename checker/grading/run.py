@@ -37,13 +37,11 @@ from .run_lock import RUN_ENV_VAR, Busy, RunLock
 from .workers import Lost, Pool
 from .notebooks import nbgrader_meta, tool_environment
 from .feedback import write_not_graded_page
+from .grades_csv import COLUMNS, GRADED, GRADES_FILE
 from .lesson_cells import RESTORED, NotThisLesson
 from .overrules import record_overrule
 from .preprocessors import CHECKER_PACKAGE, DECISIONS, FLAG, OUT_OF_TIME
 
-GRADES_FILE = "grades.csv"
-COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason", "late"]
-GRADED = ("graded", "flagged", "for review")
 MAX_FILES = 1000  # files in one submission folder: nbgrader copies and scans each of them
 BOOKKEEPING_SECONDS = 300  # a submission's time beyond its notebooks' budgets: nbgrader's own work
 

@@ -201,11 +201,14 @@ class TrainingStep:
         self.params, self.Xtr, self.Ytr, self.backward = params, Xtr, Ytr, backward
         self.batch_size = batch_size
         self._learning_rates = {}  # each rate a tensor: a Python float would be compiled into the graph
-        self._run = None  # the compiled step
-        self.compiled = False
+        self._run = None  # the compiled step, once compiled
         self.compile_seconds = None
         if compile if compile is not None else not (fast_mode() or graded()):
             self._compile()
+
+    @property
+    def compiled(self) -> bool:
+        return self._run is not None
 
     def __call__(self, ix: torch.Tensor, lr: float) -> torch.Tensor:
         if not torch.is_inference_mode_enabled():  # the lesson's loop turns it on once, not every step
@@ -239,7 +242,7 @@ class TrainingStep:
             print(f"torch.compile could not compile your training step here ({type(error).__name__}: "
                   f"{first_line}), so it runs as plain PyTorch: the same maths, about twice as slow.")
             return
-        self._run, self.compiled = compiled, True
+        self._run = compiled
         self.compile_seconds = time.perf_counter() - started
 
     def describe(self) -> str:
