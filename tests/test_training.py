@@ -101,7 +101,7 @@ def test_what_lesson_7_says_of_steps_and_time_holds_in_both_modes(monkeypatch, c
     text = " ".join("\n".join(c.source for c in cells.values() if c.cell_type == "markdown").split())
     measured = [re.escape("On the course's 2-core machine the 200,000 steps took ") + r"\d+ s, compiling your step "
                 r"included, and \d+ s while another program kept one of the two cores busy",
-                re.escape("about twice as fast, after 10-20 s of compiling"),
+                re.escape("about 1.6 times as fast, after 10-20 s of compiling"),
                 re.escape("a second thread mostly waits for the first")]  # not a time: the One thread paragraph
     for sentence in measured:
         text, found = re.subn(sentence, "", text)

@@ -190,7 +190,7 @@ class TrainingStep:
 
     For the full 200,000 steps it is compiled with `torch.compile` (one graph of fused C++ loops and
     matrix products, instead of ~50 PyTorch calls a step each paying Python's and the dispatcher's
-    overhead): about twice as fast as running it call by call. Compiling takes about 10 s, so fast
+    overhead): about 1.6 times as fast as running it call by call. Compiling takes about 10 s, so fast
     mode, grading and Validate run it as plain PyTorch. When compiling fails (no C++ compiler, say),
     it says so in one sentence and runs as plain PyTorch: the same maths, slower. It runs under
     `torch.inference_mode()`, which skips even the bookkeeping `torch.no_grad()` keeps.
@@ -240,7 +240,7 @@ class TrainingStep:
         except Exception as error:  # noqa: BLE001 (any failure: the plain step still trains)
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
             print(f"torch.compile could not compile your training step here ({type(error).__name__}: "
-                  f"{first_line}), so it runs as plain PyTorch: the same maths, about twice as slow.")
+                  f"{first_line}), so it runs as plain PyTorch: the same maths, more slowly.")
             return
         self._run = compiled
         self.compile_seconds = time.perf_counter() - started
