@@ -8,7 +8,8 @@ Two outcomes; nothing else is ever flagged.
                 derivative formulas (`torch.ops.aten.tanh_backward`), or what the grading kernel's
                 guard refused while the notebook ran. The graded checks from that cell on score 0.
   for review    unusual, and maybe innocent: an answer cell of lessons 04-07 that runs the lesson's
-                forward pass (numerical differentiation looks like that), `exec`/`eval`/`getattr` with
+                forward pass (numerical differentiation looks like that), an answer cell of lesson 09
+                that calls the learner's own `numerical_grad`, `exec`/`eval`/`getattr` with
                 code or a name made at run time, a check's report read in a loop, IPython magics
                 other than timing and display. The score stands; the instructor is told.
 
@@ -91,6 +92,9 @@ class Rule:
     may_require_grad: bool = False  # gradcheck wants inputs that require grad (the capstone)
     autograd: frozenset = HARMLESS_AUTOGRAD  # the torch.autograd names a learner may use
     forward_is_unusual: bool = False
+    # Functions of the learner's own that check an answer, not make one: called in an answer cell,
+    # for review.
+    checks_not_answers: tuple = ()
 
 
 RULES = {
@@ -98,6 +102,7 @@ RULES = {
     "08_capstone_autograd_function": Rule(
         what="a Function's backward must be derived by hand", may_require_grad=True,
         autograd=HARMLESS_AUTOGRAD | {"torch.autograd.gradcheck", "torch.autograd.gradgradcheck"}),
+    "09_transfer_new_layers": Rule(checks_not_answers=("numerical_grad",)),
 }
 
 
@@ -455,6 +460,9 @@ class Scan(ast.NodeVisitor):
                 path.startswith("checker.lessons.") and path.endswith(".forward")
                 or path == "torch.nn.functional.cross_entropy"):
             self.review(node, f"runs the lesson's forward pass (`{ast.unparse(func)}(`): numerical differentiation looks like that")
+        if self.answer_cell and isinstance(func, ast.Name) and func.id in self.rule.checks_not_answers:
+            self.review(node, f"calls your `{func.id}(` in an answer cell: a numerical gradient checks an analytic "
+                              f"answer, it is not one")
         self._magic(node)
         self.generic_visit(node)
 

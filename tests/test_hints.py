@@ -8,12 +8,12 @@ import re
 import pytest
 
 from checker.grading import verify
-from checker.lessons import chain_rule, digits_mlp, makemore, training
+from checker.lessons import chain_rule, digits_mlp, makemore, training, transfer, transfer_hints
 from course import SOLUTIONS, notebooks, read
 
-LESSONS_WITH_HINTS = ("01_", "03_", "04_", "05_", "06_", "07_")
+LESSONS_WITH_HINTS = ("01_", "03_", "04_", "05_", "06_", "07_", "09_")
 HIDDEN_CALL = re.compile(r'hidden_check"\]\("([a-z_0-9:]+)", "([A-Za-z_0-9]+)"')
-HINT_MODULES = (chain_rule, digits_mlp, makemore, training)
+HINT_MODULES = (chain_rule, digits_mlp, makemore, training, transfer_hints)
 BLANK = "___"
 
 
@@ -31,7 +31,7 @@ def graded_gradients():
 @functools.cache
 def build(exercise: str):
     """One exercise per name: building Exercise 4 trains nothing but computes references, so once is enough."""
-    modules = {"makemore": makemore, "chain_rule": chain_rule, "digits_mlp": digits_mlp}
+    modules = {"makemore": makemore, "chain_rule": chain_rule, "digits_mlp": digits_mlp, "transfer": transfer}
     if exercise in verify.EXERCISES:
         return verify.EXERCISES[exercise](type("Lessons", (), {"makemore": makemore, "training": training}))
     module, factory = exercise.split(":")
@@ -133,8 +133,8 @@ def every_hint_text() -> list[tuple[str, str]]:
 
 def test_every_graded_gradient_of_these_lessons_is_found():
     gradients = graded_gradients()
-    # lesson 1, lesson 3 (by hand, Modules, base class, classifier), Exercises 1-4
-    assert len(gradients) == 25 + 7 + 4 + 4 + 4 + 26 + 1 + 3 + 7
+    # lesson 1, lesson 3 (by hand, Modules, base class, classifier), Exercises 1-4, lesson 9
+    assert len(gradients) == 25 + 7 + 4 + 4 + 4 + 26 + 1 + 3 + 7 + 15
 
 
 @pytest.mark.parametrize("exercise, label", graded_gradients(), ids=lambda v: v)
@@ -197,7 +197,8 @@ def test_no_hint_at_any_level_holds_a_solution_line(where, text):
 def test_every_hint_dict_is_searched():
     names = {where.split("[")[0] for where, _ in every_hint_text()}
     assert {"checker.lessons.chain_rule.BLOCK_HINTS", "checker.lessons.digits_mlp.CLASSIFIER_HINTS",
-            "checker.lessons.makemore.HINTS_3", "checker.lessons.training.HINTS"} <= names
+            "checker.lessons.makemore.HINTS_3", "checker.lessons.training.HINTS",
+            "checker.lessons.transfer_hints.HINTS"} <= names
 
 
 def latex_free(text: str) -> str:

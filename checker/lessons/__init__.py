@@ -8,6 +8,8 @@ solution notebook in `solutions/` and one module here.
     makemore.py       04-06  the makemore MLP: data, parameters, forward pass, Exercises 1-3
     training.py       07  Exercise 4: training with the learner's own backward
     capstone.py       08  the learner's backward as `torch.autograd.Function`s
+    transfer.py       09  layers no lesson taught: the learner's gradient checker, then layer norm, GELU,
+                          dropout, FlattenConsecutive + Linear, causal attention (hints: transfer_hints.py)
 
 What lessons share: class_checks.py (checking a learner's class: lessons 02 and 08) and timing.py
 (fair timing of training steps: lessons 07 and 08).
