@@ -4,9 +4,11 @@ Two outcomes; nothing else is ever flagged.
 
   broke a rule  evidence that autograd, not the learner, computed something: `.grad` or `.grad_fn`
                 read from a tensor, `.backward(` called on a tensor, `requires_grad` turned on, a call
-                into `torch.autograd` or `torch.func` the lesson does not hand out, autograd's own
-                derivative formulas (`torch.ops.aten.tanh_backward`), or what the grading kernel's
-                guard refused while the notebook ran. The graded checks from that cell on score 0.
+                into `torch.autograd` or `torch.func`'s derivatives the lesson does not hand out,
+                autograd's own derivative formulas (`torch.ops.aten.tanh_backward.default`), a
+                `Parameter` made or a gradient hook registered, the checker's private helpers, or
+                what the grading kernel's guard refused while the notebook ran. `getattr(x, "name")`
+                and `vars(x)["name"]` are read as the `x.name` they are. The graded checks from that cell on score 0.
   for review    unusual, and maybe innocent: an answer cell of lessons 04-07 that runs the lesson's
                 forward pass (numerical differentiation looks like that), an answer cell of lesson 09
                 that calls the learner's own `numerical_grad`, `exec`/`eval`/`getattr` with
@@ -36,7 +38,7 @@ REBOUND_BUILTINS = frozenset({"exec", "open", "__import__", "compile", "getattr"
 PASSED_BUILTINS = frozenset({"exec", "eval", "compile", "getattr", "setattr", "delattr", "__import__", "globals",
                              "vars", "locals"})
 AUTOGRAD_CALLS = frozenset({"grad", "backward", "vjp", "jvp", "jacobian", "hessian", "hvp", "vhp", "jacrev", "jacfwd",
-                            "grad_and_value", "functional_call", "linearize", "vmap", "gradcheck", "gradgradcheck"})
+                            "grad_and_value", "linearize", "gradcheck", "gradgradcheck"})
 
 
 def _autograd_through(node) -> str | None:
@@ -68,7 +70,15 @@ CHECKER_GRADIENTS = frozenset({
     "autograd_gradients", "graph_gradients", "graph_references", "function_gradients", "autograd_references",
     "branch_contributions", "softmax_jacobian", "_given_dhpreact", "_given_demb", "_references", "_cases",
     "_biased_batchnorm_backward", "_biased_dx", "roc_area", "roc_points", "topological_order", "given_earlier_answers",
+    "central_difference", "_forward_difference", "_grad64", "_with_mistakes",
 })
+# torch.func's functions that compute no derivative: mapping a function over a batch is not autograd.
+DERIVATIVE_FREE = frozenset({"vmap", "functional_call", "stack_module_state"})
+# The class of every tensor: `.backward` called through it is autograd's own backward.
+TENSOR_CLASSES = frozenset({"torch.Tensor", "torch._C.TensorBase", "torch._C._TensorBase", "torch.nn.Parameter",
+                            "torch.nn.parameter.Parameter"})
+PARAMETERS = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"})
+HOOKS = frozenset({"register_hook", "register_post_accumulate_grad_hook"})
 REPORT_FIELDS = frozenset({"maxdiff", "reason", "your_error", "pytorch_error", "details", "checks"})
 # Magics whose argument is Python (scanned as such), and magics that only show or time things.
 CODE_MAGICS = frozenset({"time", "timeit"})
@@ -328,6 +338,8 @@ class Scan(ast.NodeVisitor):
         self.scopes: list[tuple[set, set]] = []
         self.loops = 0
         self._called: set = set()  # the functions called, by node: a builtin called is not passed around
+        self._none_tests: set = set()  # `.grad` / `.grad_fn` only compared with None, by node
+        self._tensor_classes: set = set()  # names bound to a tensor's class (`T = type(loss)`)
 
     def flag(self, node, what: str) -> None:
         self._add(Finding(getattr(node, "lineno", 0), what))
@@ -402,9 +414,14 @@ class Scan(ast.NodeVisitor):
         elif attr in CHECKER_GRADIENTS and receiver is not None and not (
                 isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
             self.flag(node, f"uses the checker's own gradients (`.{attr}`)")
+        elif path and path.startswith("checker.") and attr.startswith("_") and not attr.startswith("__"):
+            self.flag(node, f"uses the checker's private `{path}`, where its references are made")
         elif path and _inside(path, AUTOGRAD_MODULES) and path not in AUTOGRAD_MODULES \
-                and not _inside(path, self.rule.autograd) and isinstance(ctx, ast.Load):
+                and not _inside(path, self.rule.autograd) and isinstance(ctx, ast.Load) \
+                and not (not _inside(path, ("torch.autograd",)) and path.split(".")[-1] in DERIVATIVE_FREE):
             self.flag(node, f"uses `{path}`")
+        elif id(node) in self._none_tests:
+            pass  # `x.grad is None`: asking whether autograd ran, which reads no gradient
         elif attr == "grad" and isinstance(ctx, ast.Load) and self.evidence.is_tensor(receiver):
             self.flag(node, "reads `.grad` of a tensor")
         elif attr == "grad_fn" and self.evidence.is_tensor(receiver):
@@ -414,6 +431,24 @@ class Scan(ast.NodeVisitor):
         elif attr in REPORT_FIELDS and isinstance(ctx, ast.Load) and self.loops \
                 and not (isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
             self.review(node, f"reads a check's report (`.{attr}`) in a loop")
+
+    def visit_Compare(self, node):  # `assert x.grad is None`: a sanity check, not a gradient read
+        if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) and \
+                all(isinstance(c, ast.Constant) and c.value is None for c in node.comparators) and \
+                isinstance(node.left, ast.Attribute) and node.left.attr in ("grad", "grad_fn"):
+            self._none_tests.add(id(node.left))
+        self.generic_visit(node)
+
+    def _tensor_class(self, node) -> bool:
+        """`type(t)`, `t.__class__`, `torch.Tensor`, or a name bound to one of them."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
+                and len(node.args) == 1:
+            return self.evidence.is_tensor(node.args[0])
+        if isinstance(node, ast.Attribute) and node.attr == "__class__":
+            return self.evidence.is_tensor(node.value)
+        if isinstance(node, ast.Name) and node.id in self._tensor_classes:
+            return True
+        return dotted(node, self.evidence.modules) in TENSOR_CLASSES
 
     def visit_MatchAs(self, node):  # `case exec:` binds a new `exec`
         if node.name in REBOUND_BUILTINS:
@@ -440,17 +475,28 @@ class Scan(ast.NodeVisitor):
 
     def visit_Name(self, node):  # `grad(...)` after `from torch.autograd import grad`
         self._value_builtin(node)
+        if self.answer_cell and isinstance(node.ctx, ast.Load) and node.id in self.rule.checks_not_answers \
+                and not self._local(node.id):
+            self.review(node, f"uses your `{node.id}` in an answer cell: a numerical gradient checks an analytic "
+                              f"answer, it is not one")
         if isinstance(node.ctx, ast.Load) and not self._local(node.id):
             self._attribute(node, None, "", node.ctx)
 
     def visit_Call(self, node):
         func, evidence = node.func, self.evidence
         self._called.add(id(func))
-        if isinstance(func, ast.Attribute) and func.attr == "backward" and evidence.is_tensor(func.value):
+        if isinstance(func, ast.Attribute) and func.attr == "backward" and (
+                evidence.is_tensor(func.value) or self._tensor_class(func.value)):
             self.flag(node, "calls `.backward(` on a tensor")
         path = dotted(func, evidence.modules)
-        if path and path.startswith("torch") and path.endswith("_backward"):
+        if path and path.startswith("torch") and any("_backward" in part for part in path.split(".")[1:]):
             self.flag(node, f"calls autograd's own derivative `{path}`")
+        if path in PARAMETERS and not self.rule.may_require_grad and _truthy(
+                node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "requires_grad"),
+                                                             ast.Constant(True))) is not False:
+            self.flag(node, f"turns `requires_grad` on (a `{path.split('.')[-1]}` requires grad)")
+        if isinstance(func, ast.Attribute) and func.attr in HOOKS and evidence.is_tensor(func.value):
+            self.flag(node, f"registers a hook that receives autograd's gradients (`.{func.attr}(`)")
         on = _turns_requires_grad_on(node)
         if on is not False and not self.rule.may_require_grad:
             (self.flag if on else self.review)(node, "turns `requires_grad` on" + ("" if on else " (by a value computed at run time)"))
@@ -460,13 +506,12 @@ class Scan(ast.NodeVisitor):
                 path.startswith("checker.lessons.") and path.endswith(".forward")
                 or path == "torch.nn.functional.cross_entropy"):
             self.review(node, f"runs the lesson's forward pass (`{ast.unparse(func)}(`): numerical differentiation looks like that")
-        if self.answer_cell and isinstance(func, ast.Name) and func.id in self.rule.checks_not_answers:
-            self.review(node, f"calls your `{func.id}(` in an answer cell: a numerical gradient checks an analytic "
-                              f"answer, it is not one")
         self._magic(node)
         self.generic_visit(node)
 
     def visit_Assign(self, node):
+        if self._tensor_class(node.value):
+            self._tensor_classes.update(t.id for t in node.targets if isinstance(t, ast.Name))
         if any(_requires_grad_target(t) for t in node.targets) and not self.rule.may_require_grad:
             on = _truthy(node.value)
             if on is None:
@@ -559,16 +604,40 @@ def python_of(source: str) -> str:
         return source
 
 
+class _PlainAttributes(ast.NodeTransformer):
+    """`getattr(x, "name")`, `vars(x)["name"]`, `x.__dict__["name"]` and `x.__getattribute__("name")`
+    read as the `x.name` they are, so aliases and paths through them are judged as written plainly
+    (`ag = getattr(torch, "autograd")` is `ag = torch.autograd`)."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func, args = node.func, node.args
+        name = args[1] if isinstance(func, ast.Name) and func.id == "getattr" and len(args) == 2 and not node.keywords \
+            else args[0] if isinstance(func, ast.Attribute) and func.attr == "__getattribute__" and len(args) == 1 else None
+        if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.isidentifier():
+            receiver = args[0] if isinstance(func, ast.Name) else func.value
+            return ast.copy_location(ast.Attribute(value=receiver, attr=name.value, ctx=ast.Load()), node)
+        return node
+
+    def visit_Subscript(self, node):
+        self.generic_visit(node)
+        value, key = node.value, node.slice
+        of = value.args[0] if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "vars" \
+            and len(value.args) == 1 else value.value if isinstance(value, ast.Attribute) and value.attr == "__dict__" else None
+        if of is not None and isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
+            return ast.copy_location(ast.Attribute(value=of, attr=key.value, ctx=node.ctx), node)
+        return node
+
+
 @functools.lru_cache(maxsize=1024)  # every check scans the kernel's history again; nothing edits a tree
 def parse(source: str) -> ast.AST | None:
-    try:
-        return ast.parse(source)  # plain Python is run as it is (and keeps its line numbers)
-    except SyntaxError:
-        pass
-    try:
-        return ast.parse(python_of(source))
-    except SyntaxError:
-        return None  # it fails on its own when run, before any of it runs
+    for text in (source, None):
+        try:
+            # plain Python is run as it is (and keeps its line numbers); else as IPython runs it
+            return _PlainAttributes().visit(ast.parse(source if text is not None else python_of(source)))
+        except SyntaxError:
+            continue
+    return None  # it fails on its own when run, before any of it runs
 
 
 def scan_code(source: str, rule: Rule = Rule(), names: Namespace | None = None,

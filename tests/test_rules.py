@@ -335,7 +335,7 @@ def test_the_learner_sees_the_graders_verdict_in_their_kernel(tmp_path):
     ("def f(tt=torch):\n    return tt.func.vjp", "uses autograd's `func.vjp`"),
     ("def f(m=makemore):\n    return m.autograd_gradients(setup.params, Xb, Yb, torch.float32)",
      "uses the checker's own gradients (`.autograd_gradients`)"),
-    ("G = vars(makemore)['autograd_gradients']", "names the checker's own gradients"),
+    ("G = vars(makemore)['autograd_gradients']", "uses the checker's own gradients"),
     ("from checker.lessons.makemore import autograd_gradients as g", "imports the checker's own gradients"),
     ("match 1:\n    case exec:\n        pass", "rebinds the builtin `exec`, which the hidden tests use"),
     ("open = lambda *a, **k: None", "rebinds the builtin `open`, which the hidden tests use"),

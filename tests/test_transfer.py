@@ -12,6 +12,7 @@ import torch
 from checker import Status
 from checker.lessons import transfer
 from checker.rules import namespace, rule_for, scan_code
+from attacks_transfer import CHEATS, REVIEW, RIGHT
 from course import LESSONS, SOLUTIONS, read, solutions_by_id, with_answers
 
 LESSON = "09_transfer_new_layers"
@@ -221,9 +222,47 @@ def test_calling_numerical_grad_in_an_answer_cell_is_for_review_only():
     source = "dh = numerical_grad(lambda t: (transfer.layer_norm(t, gain, bias) * dln).sum(), h.double(), H).float()"
     found = scan_code(source, rule_for(LESSON), namespace_for([source]), True)
     assert [(str(f), f.review) for f in found] == [
-        ("line 1 calls your `numerical_grad(` in an answer cell: a numerical gradient checks an analytic answer, "
+        ("line 1 uses your `numerical_grad` in an answer cell: a numerical gradient checks an analytic answer, "
          "it is not one", True)]
     assert scan_code(source, rule_for(LESSON), namespace_for([source]), False) == []
+
+
+def findings_in(cells: dict) -> list:
+    """(flagged, for review) findings of a student's replaced answer cells, each scanned as grading does."""
+    sources = list(cells.values())
+    found = [f for source in sources for f in scan_code(source, rule_for(LESSON), namespace_for(sources), True)]
+    return [str(f) for f in found if not f.review], [str(f) for f in found if f.review]
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_every_cheat_of_the_corpus_is_flagged(name):
+    flagged, _ = findings_in(CHEATS[name])
+    assert flagged, f"{name} is not flagged"
+
+
+@pytest.mark.parametrize("name", sorted(REVIEW))
+def test_a_hidden_numerical_gradient_is_for_review(name):
+    flagged, review = findings_in(REVIEW[name])
+    assert not flagged and any("numerical_grad" in r for r in review), (flagged, review)
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT))
+def test_right_answers_of_the_corpus_are_neither_flagged_nor_reviewed(name):
+    assert findings_in(RIGHT[name]) == ([], [])
+
+
+def test_right_answers_of_the_corpus_are_right(setup):
+    namespace = solution_namespace(*ANSWER_CELLS)
+    for cells in RIGHT.values():
+        run = dict(namespace)
+        for cell, source in cells.items():
+            exec(source, run)
+        if "numerical_grad" in cells.get("answer_numerical_grad", ""):
+            dw = run["numerical_grad"](transfer.wiggle, setup.wiggle_w, transfer.H)
+            assert EXERCISES["numerical"](setup).result("dw", dw).passed
+        for part, labels in GRADIENTS.items():
+            for label in labels:
+                assert EXERCISES[part](setup).result(label, run[label]).passed, (cells.keys(), label)
 
 
 # ---- the graded class: this file's students, all in lesson 9 -----------------------------------
@@ -250,6 +289,9 @@ STUDENTS = {  # student: (answer cells changed from the solution, score)
                             + "\n".join(line for line in SOLUTION["answer_attention"].splitlines()
                                         if line.startswith(("dP", "dscores"))),
     }, TOTAL - sum(POINTS[k] for k in ("dP", "dv", "dscores", "dq", "dk"))),
+    "cheat_aten_gelu": (CHEATS["aten_gelu"], sum(POINTS[k] for k in ("dw", "dbias", "dgain", "dh"))),  # 0 from GELU on
+    "right_but_unusual": ({**RIGHT["legit_ln_steps"], **RIGHT["legit_func_vmap_ng"],
+                           "answer_gelu_erf": RIGHT["legit_grad_is_none_assert"]["answer_gelu_erf"]}, TOTAL),
 }
 
 
@@ -267,6 +309,7 @@ def test_make_grade_gives_each_slip_exactly_its_lost_points(graded_class):
     for slip in ("the scaling is forgotten", "it treats the row&#x27;s mean and variance as constants",
                  "the 1/√d is forgotten"):
         assert slip in page or slip.replace("&#x27;", "'") in page, slip
+    assert graded.rows["cheat_aten_gelu"]["status"] == "flagged" and graded.rows["right_but_unusual"]["status"] == "graded"
     carried = graded.path("feedback", "wrong_dP_carried", NOTEBOOK).with_suffix(".html").read_text()
     assert "right given earlier answers" in carried and "only because dP" in carried
 
