@@ -20,7 +20,8 @@ LAB_ARGS    ?=
 # JupyterLab refuses to run as root unless told; this machine's CI runs as root.
 ALLOW_ROOT  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab instructor test e2e mutate dist lessons install-line grade report validate bench bench-grade train venv clean
+.PHONY: lab instructor test e2e mutate dist lessons install-line grade report validate bench bench-grade train venv clean \
+	hub hub-setup hub-test hub-clean
 
 venv: $(STAMP)
 
@@ -54,7 +55,7 @@ $(E2E_STAMP): $(STAMP) requirements-e2e.txt
 
 e2e: $(E2E_STAMP)
 	@test -x "$(CHROMIUM)" || { echo "make e2e drives Debian's Chromium, and $(CHROMIUM) is not there: install it with 'sudo apt-get install chromium' (or point CHROMIUM= at a Chromium binary)."; exit 1; }
-	$(RUN) CHROMIUM="$(CHROMIUM)" python -m pytest -p no:xdist -o addopts="-p no:cacheprovider" e2e
+	$(RUN) CHROMIUM="$(CHROMIUM)" python -m pytest -p no:xdist -o addopts="-p no:cacheprovider" e2e/test_browser.py
 
 # Mutation testing of the checker's core (compare.py, diagnose.py) against the fast unit tests, with
 # mutmut ([tool.mutmut] in pyproject.toml), installed only for this target. Prints
@@ -126,6 +127,36 @@ bench-grade: $(STAMP)
 NEIGHBOUR ?=
 train: $(STAMP)
 	$(RUN) python bench/full_training.py full_training.ipynb $(if $(NEIGHBOUR),--neighbour) $(if $(RECORD),--record)
+
+# A real JupyterHub class on 127.0.0.1:8010 (docs/instructors.md, "JupyterHub"): as root, it builds the
+# users' environment in HUB_VENV from the system's Python (every user must be able to run it), the
+# proxy from npm, then hub/admin.py creates the instructor and two students (Unix users, passwords in
+# hub/state/users.json), the exchange and the instructor's course; `make hub-clean` removes them.
+HUB_VENV    ?= /opt/backprop-ninja/venv
+HUB_PYTHON  ?= /usr/bin/python3
+HUB_STAMP   := $(HUB_VENV)/.installed
+HUB_PROXY   := hub/node_modules/.bin/configurable-http-proxy
+HUB_ENV     := PATH="$(HUB_VENV)/bin:$$PATH" BACKPROP_NINJA_HUB_VENV="$(HUB_VENV)"
+$(HUB_STAMP): requirements.txt requirements-hub.txt pyproject.toml
+	test -x $(HUB_VENV)/bin/python || $(HUB_PYTHON) -m venv $(HUB_VENV)
+	$(HUB_VENV)/bin/python -m pip install --quiet -r requirements.txt -r requirements-hub.txt
+	$(HUB_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation --force-reinstall .
+	$(HUB_VENV)/bin/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (backprop-ninja)" >/dev/null
+	touch $(HUB_STAMP)
+$(HUB_PROXY): hub/package.json hub/package-lock.json
+	cd hub && npm ci --no-audit --no-fund --loglevel=error
+	touch $(HUB_PROXY)
+hub-setup: $(HUB_STAMP) $(HUB_PROXY)
+	$(HUB_ENV) $(HUB_VENV)/bin/python hub/admin.py setup
+hub: hub-setup
+	$(HUB_ENV) exec $(HUB_VENV)/bin/jupyterhub -f hub/jupyterhub_config.py
+# The class in a real browser (e2e/test_hub.py): release, fetch, answer, submit, collect, grade,
+# feedback, for one instructor and two students. Screenshots: e2e/screenshots/hub-*.png.
+hub-test: hub-setup $(E2E_STAMP)
+	@test -x "$(CHROMIUM)" || { echo "make hub-test drives Debian's Chromium, and $(CHROMIUM) is not there: install it with 'sudo apt-get install chromium'."; exit 1; }
+	$(RUN) BACKPROP_NINJA_HUB_VENV="$(HUB_VENV)" CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -p no:xdist -o addopts="-p no:cacheprovider" e2e/test_hub.py
+hub-clean:
+	$(PYTHON3) hub/admin.py clean
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis mutants dist
