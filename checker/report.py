@@ -91,6 +91,18 @@ class Scoreboard:
         return checks_html(self.rows(), caption=self.headline(), note=self.computed_by(), measured=self.measured)
 
 
+def lesson_scoreboard(title: str, exercises: dict) -> "Scoreboard":
+    """One scoreboard for a lesson's exercises ({"graph": ex, ...}, each row labelled 'graph: dz');
+    in a graded kernel, the placeholder the grader puts its own scoreboards in."""
+    from .handout import HandIn, ScoreboardPlaceholder
+
+    if any(isinstance(exercise, HandIn) for exercise in exercises.values()):
+        return ScoreboardPlaceholder(parts=[[part, exercise.key] for part, exercise in exercises.items()], title=title)
+    checks = [replace(check, label=f"{part}: {check.label}")
+              for part, exercise in exercises.items() for check in exercise.scoreboard().checks]
+    return validated(Scoreboard(title, checks))
+
+
 def validated(board: "Scoreboard") -> "Scoreboard":
     """`board`, or, while nbgrader validates, CheckFailed naming every step not yet right, one line
     each: Validate lists the cells that failed, and the scoreboard is the one that says it all (the

@@ -7,7 +7,6 @@ import math
 import re
 
 import pytest
-import torch
 
 from checker import Status
 from checker.lessons import transfer
