@@ -699,7 +699,8 @@ class Verdict:
 def judge(cells, lesson: str | None, refusals=(), course_ids=None) -> Verdict:
     """What the rules find in a notebook's learner cells (answer cells and any cells added), and in
     `refusals`: what the grading kernel's guard refused, as dicts with `event`, `detail`, `line` and
-    the `cell` index or the `execution_count` of the cell that ran it. `course_ids`, the grade_ids
+    the `cell` index or the `execution_count` of the cell that ran it (`defined_index`: the cell whose
+    code was refused, which counts when it is the learner's, whoever called it). `course_ids`, the grade_ids
     of the course's locked cells read from the lesson's source, decides which cells are the course's
     (a learner can mark an answer cell locked in their copy); without it, the cell's own metadata."""
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
@@ -716,6 +717,8 @@ def judge(cells, lesson: str | None, refusals=(), course_ids=None) -> Verdict:
     learner_cells = {i for i, _ in candidates}
     for refusal in refusals:
         index = _refusal_cell(cells, refusal)
+        if refusal.get("defined_index") in learner_cells:  # a learner's function, whichever cell called it
+            index = refusal["defined_index"]
         if index in learner_cells:  # the course's own cells may use autograd
             what = refusal.get("event", "was refused") + (f" ({refusal['detail']})" if refusal.get("detail") else "")
             # a magic's {...} is expanded by IPython itself, so its refusal may be an innocent dict

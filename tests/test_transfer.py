@@ -250,6 +250,13 @@ def test_right_answers_of_the_corpus_are_neither_flagged_nor_reviewed(name):
     assert findings_in(RIGHT[name]) == ([], [])
 
 
+def test_the_snooping_numerical_grad_still_computes_the_gradient(setup):
+    namespace = solution_namespace()
+    exec(SNOOPING_NUMERICAL_GRAD, namespace)
+    dw = namespace["numerical_grad"](transfer.wiggle, setup.wiggle_w, transfer.H)
+    assert EXERCISES["numerical"](setup).result("dw", dw).passed  # its points are lost to the flag, not to a wrong answer
+
+
 def test_right_answers_of_the_corpus_are_right(setup):
     namespace = solution_namespace(*ANSWER_CELLS)
     for cells in RIGHT.values():
@@ -268,6 +275,18 @@ def test_right_answers_of_the_corpus_are_right(setup):
 POINTS = {"dw": 2, "dbias": 1, "dgain": 1, "dh": 3, "da": 2, "dz": 2, "du": 1, "db": 1, "dW": 2, "demb": 2,
           "dP": 1, "dv": 1, "dscores": 2, "dq": 1, "dk": 1}
 TOTAL = sum(POINTS.values())
+
+# A numerical_grad that looks for the grading secret while it works: the course's cells call it, and
+# the guard refuses the reads; they count against the cell that defined it (the tester's find).
+SNOOPING_NUMERICAL_GRAD = SOLUTION["answer_numerical_grad"].replace("    grad = torch.zeros_like(x)\n", """\
+    import os
+    for place in ("../../../.grading_secret", "../../.."):
+        try:
+            LOOT.append(open(place).read() if place.endswith("secret") else os.listdir(place))
+        except Exception:
+            pass
+    grad = torch.zeros_like(x)
+""", 1).replace("def numerical_grad", "LOOT = []\n\n\ndef numerical_grad", 1)
 
 STUDENTS = {  # student: (answer cells changed from the solution, score)
     "other_styles": (dict(OTHER_STYLES), TOTAL),
@@ -288,6 +307,7 @@ STUDENTS = {  # student: (answer cells changed from the solution, score)
                             + "\n".join(line for line in SOLUTION["answer_attention"].splitlines()
                                         if line.startswith(("dP", "dscores"))),
     }, TOTAL - sum(POINTS[k] for k in ("dP", "dv", "dscores", "dq", "dk"))),
+    "snoops_from_a_course_cell": ({"answer_numerical_grad": SNOOPING_NUMERICAL_GRAD}, 0),  # refused, and flagged from its cell
     "cheat_aten_gelu": (CHEATS["aten_gelu"], sum(POINTS[k] for k in ("dw", "dbias", "dgain", "dh"))),  # 0 from GELU on
     "right_but_unusual": ({**RIGHT["legit_ln_steps"], **RIGHT["legit_func_vmap_ng"],
                            "answer_gelu_erf": RIGHT["legit_grad_is_none_assert"]["answer_gelu_erf"]}, TOTAL),
@@ -309,6 +329,8 @@ def test_make_grade_gives_each_slip_exactly_its_lost_points(graded_class):
                  "the 1/√d is forgotten"):
         assert slip in page or slip.replace("&#x27;", "'") in page, slip
     assert graded.rows["cheat_aten_gelu"]["status"] == "flagged" and graded.rows["right_but_unusual"]["status"] == "graded"
+    snooped = graded.rows["snoops_from_a_course_cell"]
+    assert snooped["status"] == "flagged" and "answer_numerical_grad" in snooped["reason"] and "refused" in snooped["reason"]
     carried = graded.path("feedback", "wrong_dP_carried", NOTEBOOK).with_suffix(".html").read_text()
     assert "right given earlier answers" in carried and "only because dP" in carried
 

@@ -156,7 +156,7 @@ def install(policy: dict, fd: int) -> None:
         "fd": fd, "id": (info.st_dev, info.st_ino), "trusted": frozenset(policy["trusted"]),
         "scratch": tuple(os.path.join(os.path.realpath(p), "") for p in policy["scratch"]),
         "library": prefixes + _LIBRARY_FILES, "python": prefixes, "modules": tuple(policy["modules"]),
-        "learner": set(), "hidden": set(), "files": {}, "sources": {}, "cell": 0,
+        "learner": set(), "hidden": set(), "files": {}, "sources": {}, "cell": 0, "cell_of": {},
         "threads": None, "busy": set(), "ident": _thread.get_ident, "getframe": sys._getframe,
         "current_frames": sys._current_frames,
     }
@@ -309,6 +309,7 @@ def _new_cell(state, args):
     (state["learner"] if hidden else state["hidden"]).discard(filename)
     if isinstance(source, str):
         state["sources"][filename] = source.splitlines()
+    state["cell_of"][filename] = state["cell"]  # which cell's code this file holds
 
 
 def _mark_learner(state, args):
@@ -426,7 +427,10 @@ def _refuse(state, event, detail, kind, learner):
     filename = learner.f_code.co_filename
     line = learner.f_lineno
     lines = state["sources"].get(filename)
-    record = {"event": event, "detail": detail, "cell": state["cell"], "line": line,
+    # `cell` ran when it was refused; `defined_in` holds the code refused (a learner's function that a
+    # course cell called is the learner's cell's doing)
+    record = {"event": event, "detail": detail, "cell": state["cell"], "defined_in": state["cell_of"].get(filename),
+              "line": line,
               "source": lines[line - 1].strip() if lines and 0 < line <= len(lines) else ""}
     if _DEBUG:
         f = state["getframe"](3)

@@ -213,8 +213,9 @@ class CourseExecute(Execute):
                 self._channel.unlink(missing_ok=True)
                 self._channel = None
                 cells = {c.get("execution_count"): i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
-                for record in found:  # which of the notebook's cells was running
+                for record in found:  # which of the notebook's cells was running, and which holds the code
                     record["cell_index"] = cells.get(record["cell"])
+                    record["defined_index"] = cells.get(record.get("defined_in"))
                 # for the steps after this one, and kept in the autograded notebook (nbgrader_config.py)
                 resources.setdefault("backprop_ninja", {})["refusals"] = found
                 nb.metadata.setdefault("backprop_ninja", {})["refusals"] = found
