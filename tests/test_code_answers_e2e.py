@@ -119,7 +119,8 @@ CHEATS = {  # lesson: (answer cells replaced, the graded checks they cost, the s
     # the Value's frame walk is refused by the graded kernel's guard: flagged from that cell on
     "02": ({"answer_value": None}, ["check_add_mul", "check_pow", "check_sub_neg", "check_relu_tanh", "check_backward"],
            "flagged"),
-    "03": ({"answer_roc_auc": None}, ["check_auc_pairs", "check_auc_ranks"], "graded"),
+    # the AUC functions' frame walk, refused while the course's checks call them: flagged from their cell on
+    "03": ({"answer_roc_auc": None}, ["check_roc_curve", "check_auc_pairs", "check_auc_ranks"], "flagged"),
     "08": ({"answer_tanh": FUNCTION_THIEF, "answer_linear": "", "answer_batchnorm": "", "answer_cross_entropy": ""},
            ["check_tanh", "check_linear", "check_batchnorm", "check_cross_entropy"], "flagged"),
 }
