@@ -77,7 +77,8 @@ DERIVATIVE_FREE = frozenset({"vmap", "functional_call", "stack_module_state"})
 # The class of every tensor: `.backward` called through it is autograd's own backward.
 TENSOR_CLASSES = frozenset({"torch.Tensor", "torch._C.TensorBase", "torch._C._TensorBase", "torch.nn.Parameter",
                             "torch.nn.parameter.Parameter"})
-PARAMETERS = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.Buffer"})
+# Made requiring grad unless told otherwise (`Parameter(data, requires_grad=True)`).
+PARAMETERS = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 HOOKS = frozenset({"register_hook", "register_post_accumulate_grad_hook"})
 REPORT_FIELDS = frozenset({"maxdiff", "reason", "your_error", "pytorch_error", "details", "checks"})
 # Magics whose argument is Python (scanned as such), and magics that only show or time things.
@@ -233,6 +234,11 @@ def _inside(path: str, prefixes) -> bool:
     return any(path == p or path.startswith(p + ".") for p in prefixes)
 
 
+def _derivative_free(path: str) -> bool:
+    """`torch.func.vmap` maps a function over a batch: torch.func, but no derivative."""
+    return not _inside(path, ("torch.autograd",)) and path.split(".")[-1] in DERIVATIVE_FREE
+
+
 def _truthy(node) -> bool | None:
     """True or False for a constant, None for anything computed at run time."""
     return bool(node.value) if isinstance(node, ast.Constant) else None
@@ -317,13 +323,17 @@ def _requires_grad_target(node) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "requires_grad"
 
 
-def _turns_requires_grad_on(call: ast.Call) -> bool | None:
-    """True if a call evidently turns requires_grad on (`x.requires_grad_()`, `requires_grad=True`),
-    None if it does by a value computed at run time, False if it does not."""
-    if isinstance(call.func, ast.Attribute) and call.func.attr == "requires_grad_":
-        flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "requires_grad"), None)
-        return True if flag is None else _truthy(flag)
+def _turns_requires_grad_on(call: ast.Call, parameter: bool = False) -> bool | None:
+    """True if a call evidently turns requires_grad on (`x.requires_grad_()`, `requires_grad=True`,
+    a `Parameter` made, which requires grad by default), None if it does by a value computed at run
+    time, False if it does not."""
     flag = next((k.value for k in call.keywords if k.arg == "requires_grad"), None)
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "requires_grad_":
+        flag = call.args[0] if call.args else flag
+        return True if flag is None else _truthy(flag)
+    if parameter:  # Parameter(data, requires_grad=True)
+        flag = call.args[1] if len(call.args) > 1 else flag
+        return True if flag is None else _truthy(flag)
     return False if flag is None else _truthy(flag)
 
 
@@ -417,8 +427,7 @@ class Scan(ast.NodeVisitor):
         elif path and path.startswith("checker.") and attr.startswith("_") and not attr.startswith("__"):
             self.flag(node, f"uses the checker's private `{path}`, where its references are made")
         elif path and _inside(path, AUTOGRAD_MODULES) and path not in AUTOGRAD_MODULES \
-                and not _inside(path, self.rule.autograd) and isinstance(ctx, ast.Load) \
-                and not (not _inside(path, ("torch.autograd",)) and path.split(".")[-1] in DERIVATIVE_FREE):
+                and not _inside(path, self.rule.autograd) and isinstance(ctx, ast.Load) and not _derivative_free(path):
             self.flag(node, f"uses `{path}`")
         elif id(node) in self._none_tests:
             pass  # `x.grad is None`: asking whether autograd ran, which reads no gradient
@@ -491,15 +500,13 @@ class Scan(ast.NodeVisitor):
         path = dotted(func, evidence.modules)
         if path and path.startswith("torch") and any("_backward" in part for part in path.split(".")[1:]):
             self.flag(node, f"calls autograd's own derivative `{path}`")
-        if path in PARAMETERS and not self.rule.may_require_grad and _truthy(
-                node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "requires_grad"),
-                                                             ast.Constant(True))) is not False:
-            self.flag(node, f"turns `requires_grad` on (a `{path.split('.')[-1]}` requires grad)")
         if isinstance(func, ast.Attribute) and func.attr in HOOKS and evidence.is_tensor(func.value):
             self.flag(node, f"registers a hook that receives autograd's gradients (`.{func.attr}(`)")
-        on = _turns_requires_grad_on(node)
+        parameter = path in PARAMETERS
+        on = _turns_requires_grad_on(node, parameter)
         if on is not False and not self.rule.may_require_grad:
-            (self.flag if on else self.review)(node, "turns `requires_grad` on" + ("" if on else " (by a value computed at run time)"))
+            (self.flag if on else self.review)(node, "turns `requires_grad` on" + (
+                " (by a value computed at run time)" if on is None else " (a `Parameter` requires grad)" if parameter else ""))
         if isinstance(func, ast.Name) and not self._local(func.id):
             self._builtin(node, func.id)
         if self.rule.forward_is_unusual and self.answer_cell and path and (
@@ -629,15 +636,18 @@ class _PlainAttributes(ast.NodeTransformer):
         return node
 
 
+def _tree(source: str) -> ast.AST | None:
+    try:
+        return _PlainAttributes().visit(ast.parse(source))
+    except SyntaxError:
+        return None
+
+
 @functools.lru_cache(maxsize=1024)  # every check scans the kernel's history again; nothing edits a tree
 def parse(source: str) -> ast.AST | None:
-    for text in (source, None):
-        try:
-            # plain Python is run as it is (and keeps its line numbers); else as IPython runs it
-            return _PlainAttributes().visit(ast.parse(source if text is not None else python_of(source)))
-        except SyntaxError:
-            continue
-    return None  # it fails on its own when run, before any of it runs
+    """The cell as Python: as it is (keeping its line numbers), else as IPython runs it; None when
+    neither parses (it fails on its own when run, before any of it runs)."""
+    return _tree(source) or _tree(python_of(source))
 
 
 def scan_code(source: str, rule: Rule = Rule(), names: Namespace | None = None,

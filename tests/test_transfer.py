@@ -344,3 +344,14 @@ def test_the_solution_and_the_blank_lesson_are_in_the_course_and_the_readme():
     points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"].get("points")
               for c in read(SOLUTIONS / NOTEBOOK).cells if c.metadata.get("nbgrader", {}).get("grade")}
     assert sum(points.values()) == TOTAL and math.isclose(TOTAL, 23)
+
+
+@pytest.mark.parametrize("source, found", [
+    ("p = torch.nn.Parameter(h.clone())", [("line 1 turns `requires_grad` on (a `Parameter` requires grad)", False)]),
+    ("p = torch.nn.Parameter(h.clone(), True)", [("line 1 turns `requires_grad` on (a `Parameter` requires grad)", False)]),
+    ("p = torch.nn.Parameter(h.clone(), flag)", [("line 1 turns `requires_grad` on (by a value computed at run time)", True)]),
+    ("p = torch.nn.Parameter(h.clone(), requires_grad=False)", []),
+    ("b = torch.nn.Buffer(h.clone())", []),  # a Buffer never requires grad unless told
+])
+def test_a_parameter_is_judged_by_whether_it_requires_grad(source, found):
+    assert [(str(f), f.review) for f in scan_code(source, rule_for(LESSON), namespace_for([source]), True)] == found
