@@ -10,6 +10,7 @@ import torch
 from .check import Check, Status, checks_html, checks_text, prose_html
 from .environment import validating
 from .errors import CheckFailed
+from .handout import HandIn, ScoreboardPlaceholder
 
 
 def show(obj) -> None:
@@ -94,8 +95,6 @@ class Scoreboard:
 def lesson_scoreboard(title: str, exercises: dict) -> "Scoreboard":
     """One scoreboard for a lesson's exercises ({"graph": ex, ...}, each row labelled 'graph: dz');
     in a graded kernel, the placeholder the grader puts its own scoreboards in."""
-    from .handout import HandIn, ScoreboardPlaceholder
-
     if any(isinstance(exercise, HandIn) for exercise in exercises.values()):
         return ScoreboardPlaceholder(parts=[[part, exercise.key] for part, exercise in exercises.items()], title=title)
     checks = [replace(check, label=f"{part}: {check.label}")

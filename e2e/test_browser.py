@@ -27,16 +27,11 @@ import nbformat
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, SCREENSHOTS
 from checker.grading.notebooks import nbgrader_meta, solutions_by_id, tool_environment, with_answers
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "04_makemore_atomic_backprop/makemore_atomic_backprop.ipynb"
 GRADIENTS = 26
-SCREENSHOTS = ROOT / "e2e" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Headless, and quiet: without the background-networking flags Chromium keeps trying the network.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"]
 # Every cell in the DOM (JupyterLab otherwise renders only the cells in view), and no news prompt.
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},

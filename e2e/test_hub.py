@@ -27,9 +27,9 @@ import nbformat
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from browser import CHROMIUM, CHROMIUM_FLAGS, ROOT, SCREENSHOTS
 from checker.grading.notebooks import solutions_by_id, with_answers
 
-ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "hub" / "state"
 HUB_VENV = Path(os.environ.get("BACKPROP_NINJA_HUB_VENV", "/opt/backprop-ninja/venv"))
 PORT = int(os.environ.get("BACKPROP_NINJA_HUB_PORT", "8010"))
@@ -37,10 +37,6 @@ HUB = f"http://127.0.0.1:{PORT}"
 LESSON = "04_makemore_atomic_backprop"
 NOTEBOOK = f"{LESSON}/makemore_atomic_backprop.ipynb"
 COURSE = "backprop-ninja"
-SCREENSHOTS = ROOT / "e2e" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"]
 SOLUTION = solutions_by_id(ROOT / "solutions" / NOTEBOOK)
 ANSWERS = {"alice": SOLUTION,  # bob forgets the 1/n of the mean in dlogprobs: one step lost, the rest carried
            "bob": {**SOLUTION, "answer_dlogprobs": SOLUTION["answer_dlogprobs"].replace("-1.0/n", "-1.0")}}

@@ -22,6 +22,16 @@ INSTRUCTOR = "bn-instructor"
 STUDENTS = ("bn-alice", "bn-bob")
 EXCHANGE = Path(os.environ.get("BACKPROP_NINJA_EXCHANGE", "/usr/local/share/nbgrader/exchange"))
 COURSE = "backprop-ninja"  # the instructor's clone: /home/<instructor>/backprop-ninja
+# The users' environment: a venv every user can run (`make hub` builds it from the system's Python)
+VENV = Path(os.environ.get("BACKPROP_NINJA_HUB_VENV", "/opt/backprop-ninja/venv"))
+
+
+def server_environment() -> dict:
+    """What every user's server runs with (hub/jupyterhub_config.py), and the instructor's commands
+    here: the users' environment first on PATH (nbgrader runs alembic through it), its kernels,
+    hub/nbgrader_config.py (course id and exchange) and the exchange itself."""
+    return {"PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin", "JUPYTER_PATH": str(VENV / "share" / "jupyter"),
+            "JUPYTER_CONFIG_PATH": str(HUB), "BACKPROP_NINJA_EXCHANGE": str(EXCHANGE)}
 
 
 def say(line: str) -> None:
@@ -95,11 +105,9 @@ def setup() -> None:
 
 
 def as_instructor(command: str) -> None:
-    """A shell command in the instructor's course, as the instructor, with the users' environment."""
-    venv = Path(os.environ.get("BACKPROP_NINJA_HUB_VENV", "/opt/backprop-ninja/venv"))
-    env = (f"HOME=/home/{INSTRUCTOR} PATH={venv / 'bin'}:/usr/bin:/bin JUPYTER_PATH={venv / 'share' / 'jupyter'} "
-           f"JUPYTER_CONFIG_PATH={HUB} BACKPROP_NINJA_EXCHANGE={EXCHANGE}")
-    run("runuser", "-u", INSTRUCTOR, "--", "bash", "-c", f"cd /home/{INSTRUCTOR}/{COURSE} && env {env} {command}",
+    """A shell command in the instructor's course, as the instructor, with their server's environment."""
+    env = [f"{k}={v}" for k, v in {"HOME": f"/home/{INSTRUCTOR}", **server_environment()}.items()]
+    run("env", *env, "bash", "-c", f"cd /home/{INSTRUCTOR}/{COURSE} && {command}", user=INSTRUCTOR,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -9,16 +9,15 @@ of the course in their home folder. nbgrader's exchange is the shared folder nbg
 The users and passwords are made by hub/admin.py (`make hub` runs it; `make hub-clean` undoes it).
 """
 
-import json
+import importlib.util
 import os
 from pathlib import Path
 
 HUB = Path(__file__).resolve().parent
-ROOT = HUB.parent
-STATE = Path(os.environ.get("BACKPROP_NINJA_HUB_STATE", HUB / "state"))
-USERS = json.loads((STATE / "users.json").read_text())  # {"instructor": name, "students": [names]}
-VENV = Path(os.environ.get("BACKPROP_NINJA_HUB_VENV", "/opt/backprop-ninja/venv"))
-EXCHANGE = os.environ.get("BACKPROP_NINJA_EXCHANGE", "/usr/local/share/nbgrader/exchange")
+_spec = importlib.util.spec_from_file_location("hub_admin", HUB / "admin.py")  # the users and their environment
+admin = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(admin)
+STATE = admin.STATE
 
 c = get_config()  # noqa: F821 (JupyterHub provides it)
 c.JupyterHub.ip = "127.0.0.1"
@@ -31,26 +30,21 @@ c.ConfigurableHTTPProxy.command = [str(HUB / "node_modules" / ".bin" / "configur
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
 
 # PAM: the users' own Unix passwords
-c.Authenticator.allowed_users = {USERS["instructor"], *USERS["students"]}
-c.Authenticator.admin_users = {USERS["instructor"]}
+c.Authenticator.allowed_users = {admin.INSTRUCTOR, *admin.STUDENTS}
+c.Authenticator.admin_users = {admin.INSTRUCTOR}
 
-c.Spawner.cmd = [str(VENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.cmd = [str(admin.VENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 
 
 def environment(spawner) -> None:
-    """What each server runs with: the course's environment first on PATH (nbgrader runs alembic
-    through it), its kernels, the students' nbgrader configuration (hub/nbgrader_config.py: course id
-    and exchange). The students' own ~/.jupyter turns the instructor's tools off (hub/admin.py)."""
-    name = spawner.user.name
-    env = spawner.environment
-    env["PATH"] = f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin"
-    env["JUPYTER_PATH"] = str(VENV / "share" / "jupyter")
-    env["JUPYTER_CONFIG_PATH"] = str(HUB)  # hub/nbgrader_config.py: every server reads it
-    env["BACKPROP_NINJA_EXCHANGE"] = EXCHANGE
-    spawner.notebook_dir = f"/home/{name}"
+    """Each server runs in its user's home folder with admin.server_environment(): the users'
+    environment, its kernels, hub/nbgrader_config.py and the exchange. The students' own ~/.jupyter
+    turns the instructor's tools off (hub/admin.py)."""
+    spawner.environment.update(admin.server_environment())
+    spawner.notebook_dir = f"/home/{spawner.user.name}"
 
 
 c.Spawner.pre_spawn_hook = environment

@@ -48,7 +48,7 @@ def test_the_environment_its_pins_and_the_servers_settings_are_the_hubs():
     makefile = (ROOT / "Makefile").read_text()
     config = (HUB / "jupyterhub_config.py").read_text()
     venv = re.search(r"^HUB_VENV\s*\?=\s*(\S+)", makefile, re.M)[1]
-    assert f"-m venv {venv}`" in said and f'"{venv}"' in config
+    assert f"-m venv {venv}`" in said and f'"{venv}"' in (HUB / "admin.py").read_text()
     python = re.search(r"^HUB_PYTHON\s*\?=\s*(\S+)", makefile, re.M)[1]
     assert f"`{python} -m venv" in said
     for pin in (ROOT / "requirements-hub.txt").read_text().split():
@@ -57,8 +57,9 @@ def test_the_environment_its_pins_and_the_servers_settings_are_the_hubs():
     assert "pip install -r requirements.txt -r requirements-hub.txt" in said and \
         "-r requirements.txt -r requirements-hub.txt" in makefile
     assert "ipykernel install --sys-prefix --name backprop-ninja" in said and "--sys-prefix --name $(KERNEL)" in makefile
+    assert "admin.server_environment()" in config
     for variable in ("PATH", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "BACKPROP_NINJA_EXCHANGE"):
-        assert f"`{variable}`" in said and f'env["{variable}"]' in config
+        assert f"`{variable}`" in said and variable in admin().server_environment()
     assert "jupyterhub-singleuser" in said and '"jupyterhub-singleuser"' in config
     assert "(PAM)" in said and "Authenticator.authenticator_class" not in config  # PAM is JupyterHub's default
     assert "`configurable-http-proxy`" in said and '"configurable-http-proxy"' in (HUB / "package.json").read_text()

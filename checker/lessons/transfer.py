@@ -129,21 +129,22 @@ class TransferSetup:
 # the numerical gradient -----------------------------------------------------------------------------
 def central_difference(f, x: torch.Tensor, h: float) -> torch.Tensor:
     """The checker's own numerical gradient of a scalar f at x: (f(x + h e_i) - f(x - h e_i)) / 2h."""
-    grad = torch.zeros_like(x)
-    for i in range(x.numel()):
-        step = torch.zeros_like(x).view(-1)
-        step[i] = h
-        step = step.view_as(x)
-        grad.view(-1)[i] = (f(x + step) - f(x - step)) / (2 * h)
-    return grad
+    return _difference(f, x, h, -h)
 
 
 def _forward_difference(f, x, h):
+    """The one-sided slip: (f(x + h e_i) - f(x)) / h."""
+    return _difference(f, x, h, 0.0)
+
+
+def _difference(f, x: torch.Tensor, up: float, down: float) -> torch.Tensor:
+    """(f(x + up e_i) - f(x + down e_i)) / (up - down) at every entry i of x."""
     grad = torch.zeros_like(x)
     for i in range(x.numel()):
         step = torch.zeros_like(x).view(-1)
-        step[i] = h
-        grad.view(-1)[i] = (f(x + step.view_as(x)) - f(x)) / h
+        step[i] = 1.0
+        step = step.view_as(x)
+        grad.view(-1)[i] = (f(x + up * step) - f(x + down * step)) / (up - down)
     return grad
 
 
@@ -161,7 +162,7 @@ class NumericalExercise(Exercise):
         reason = (check.reason.replace("PyTorch's autograd", "the checker's own central difference")
                   .replace("PyTorch's", "the checker's").replace("autograd", "the checker's central difference"))
         check = replace(check, reason=reason)
-        if record and check.label[1:] in self._results:
+        if record:
             self._results[check.label[1:]] = check
         return check
 
