@@ -8,7 +8,7 @@ Two outcomes; nothing else is ever flagged.
                 autograd's own derivative formulas (`torch.ops.aten.tanh_backward.default`), a
                 `Parameter` made or a gradient hook registered, the checker's private helpers, or
                 what the grading kernel's guard refused while the notebook ran. `getattr(x, "name")`
-                and `vars(x)["name"]` are read as the `x.name` they are. The graded checks from that cell on score 0.
+                `vars(x)["name"]` and `operator.attrgetter("name")(x)` are read as the `x.name` they are. The graded checks from that cell on score 0.
   for review    unusual, and maybe innocent: an answer cell of lessons 04-07 that runs the lesson's
                 forward pass (numerical differentiation looks like that), an answer cell of lesson 09
                 that calls the learner's own `numerical_grad`, `exec`/`eval`/`getattr` with
@@ -612,13 +612,21 @@ def python_of(source: str) -> str:
 
 
 class _PlainAttributes(ast.NodeTransformer):
-    """`getattr(x, "name")`, `vars(x)["name"]`, `x.__dict__["name"]` and `x.__getattribute__("name")`
-    read as the `x.name` they are, so aliases and paths through them are judged as written plainly
+    """`getattr(x, "name")`, `vars(x)["name"]`, `x.__dict__["name"]`, `x.__getattribute__("name")` and
+    `operator.attrgetter("name")(x)` read as the `x.name` they are, so aliases and paths through them are judged as written plainly
     (`ag = getattr(torch, "autograd")` is `ag = torch.autograd`)."""
 
     def visit_Call(self, node):
         self.generic_visit(node)
         func, args = node.func, node.args
+        getter = func.args[0] if isinstance(func, ast.Call) and _is_attrgetter(func.func) and len(func.args) == 1 \
+            and len(args) == 1 else None  # `operator.attrgetter("a.b")(x)` is `x.a.b`
+        if isinstance(getter, ast.Constant) and isinstance(getter.value, str) \
+                and all(part.isidentifier() for part in getter.value.split(".")):
+            read = args[0]
+            for part in getter.value.split("."):
+                read = ast.Attribute(value=read, attr=part, ctx=ast.Load())
+            return ast.copy_location(read, node)
         name = args[1] if isinstance(func, ast.Name) and func.id == "getattr" and len(args) == 2 and not node.keywords \
             else args[0] if isinstance(func, ast.Attribute) and func.attr == "__getattribute__" and len(args) == 1 else None
         if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.isidentifier():
@@ -634,6 +642,11 @@ class _PlainAttributes(ast.NodeTransformer):
         if of is not None and isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
             return ast.copy_location(ast.Attribute(value=of, attr=key.value, ctx=node.ctx), node)
         return node
+
+
+def _is_attrgetter(node) -> bool:
+    return isinstance(node, ast.Name) and node.id == "attrgetter" or \
+        isinstance(node, ast.Attribute) and node.attr == "attrgetter"
 
 
 def _tree(source: str) -> ast.AST | None:

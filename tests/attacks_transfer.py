@@ -55,6 +55,11 @@ CHEATS = {
     'ctl_backward': {
         'answer_dropout': 'pu = u.clone().requires_grad_()\n(transfer.dropout(pu, mask) * ddrop).sum().backward()\ndu = pu.grad',
     },
+    # added after the review (1 December 2026): attrgetter reaches torch.autograd past the getattr rule
+    'attrgetter_vjp': {
+        'answer_dropout': "import operator\nag = operator.attrgetter('autograd')(torch)\n"
+                          "du = ag.functional.vjp(lambda t: transfer.dropout(t, mask), u, ddrop)[1]",
+    },
 }
 
 REVIEW = {
@@ -106,5 +111,13 @@ RIGHT = {
     },
     'legit_grad_is_none_assert': {
         'answer_gelu_erf': 'cdf = 0.5 * (1 + torch.erf(z / math.sqrt(2)))\npdf = torch.exp(-z**2 / 2) / math.sqrt(2 * math.pi)\ndz = dgelu * (cdf + z * pdf)\nassert z.grad is None and not z.requires_grad   # no autograd anywhere',
+    },
+    # added after the review: softmax's backward as a batch of Jacobians (diag(P) - P Pᵀ, one per row)
+    'batched_jacobian_attention': {
+        'answer_attention': "dP = dout @ v.T\ndv = P.T @ dout\n"
+                            "J = torch.diag_embed(P) - P[:, :, None] * P[:, None, :]\n"
+                            "dscores = (J @ dP[:, :, None]).squeeze(-1)\n"
+                            "dq = torch.matmul(dscores, k) / math.sqrt(d)\n"
+                            "dk = torch.matmul(dscores.transpose(0, 1), q) / math.sqrt(d)",
     },
 }

@@ -26,8 +26,8 @@ from course import ENV, run
 # grades again (for the files that compare its scores with `make grade`'s).
 CONTRIBUTORS = ("test_carried_forward", "test_code_answers_e2e", "test_edited_notebooks", "test_grade_e2e", "test_grading",
                 "test_grading_integrity", "test_transfer", "test_verdicts_in_grader")
-PLAIN_LESSONS = ("04_makemore_atomic_backprop", "05_makemore_fused_cross_entropy")
-PLAIN_CONTRIBUTORS = ("test_edited_notebooks", "test_grading_integrity", "test_verdicts_in_grader")
+PLAIN_LESSONS = ("04_makemore_atomic_backprop", "05_makemore_fused_cross_entropy", "09_transfer_new_layers")
+PLAIN_CONTRIBUTORS = ("test_edited_notebooks", "test_grading_integrity", "test_transfer", "test_verdicts_in_grader")
 GRADE_ARGS = "--jobs 2 --cell-timeout 20"  # the class's one endless loop waits this long (a right cell stopped by it would lose points, and its test would say so)
 SEPARATOR = "--"
 # what grading itself writes outside autograded/ and feedback/

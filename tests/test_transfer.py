@@ -308,10 +308,17 @@ STUDENTS = {  # student: (answer cells changed from the solution, score)
                                         if line.startswith(("dP", "dscores"))),
     }, TOTAL - sum(POINTS[k] for k in ("dP", "dv", "dscores", "dq", "dk"))),
     "snoops_from_a_course_cell": ({"answer_numerical_grad": SNOOPING_NUMERICAL_GRAD}, 0),  # refused, and flagged from its cell
+    # after the review: the new cheat (flagged from the dropout cell on) and a style the corpus lacked,
+    # graded by plain `nbgrader autograde` too
+    "cheat_attrgetter": (CHEATS["attrgetter_vjp"], sum(POINTS[k] for k in ("dw", "dbias", "dgain", "dh", "da", "dz"))),
+    "right_batched_jacobians": (RIGHT["batched_jacobian_attention"], TOTAL),
     "cheat_aten_gelu": (CHEATS["aten_gelu"], sum(POINTS[k] for k in ("dw", "dbias", "dgain", "dh"))),  # 0 from GELU on
     "right_but_unusual": ({**RIGHT["legit_ln_steps"], **RIGHT["legit_func_vmap_ng"],
                            "answer_gelu_erf": RIGHT["legit_grad_is_none_assert"]["answer_gelu_erf"]}, TOTAL),
 }
+
+
+PLAIN_STUDENTS = ("slips", "cheat_attrgetter", "right_batched_jacobians")  # graded by nbgrader autograde too
 
 
 def class_submissions():
@@ -355,3 +362,12 @@ def test_the_solution_and_the_blank_lesson_are_in_the_course_and_the_readme():
 ])
 def test_a_parameter_is_judged_by_whether_it_requires_grad(source, found):
     assert [(str(f), f.review) for f in scan_code(source, rule_for(LESSON), namespace_for([source]), True)] == found
+
+
+def test_plain_nbgrader_autograde_gives_the_same_scores(graded_class):
+    graded = graded_class.view(__name__)
+    plain = {key.split("/")[0].split("--", 1)[1]: score for key, score in graded_class.plain_scores().items()
+             if key.startswith("transfer--") and key.endswith(LESSON)}
+    assert set(plain) == set(PLAIN_STUDENTS)
+    assert plain == {student: float(graded.rows[student]["score"]) for student in PLAIN_STUDENTS}
+    assert plain == {student: float(STUDENTS[student][1]) for student in PLAIN_STUDENTS}
